@@ -1,0 +1,5 @@
+"""Genesys Cloud conversation details to Elasticsearch, for Apache Airflow."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

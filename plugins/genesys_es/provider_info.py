@@ -1,0 +1,57 @@
+"""Provider info for Airflow's ``apache_airflow_provider`` entry point; imports nothing heavy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genesys_es import __version__
+from genesys_es.regions import DEFAULT_REGION, REGION_DOMAINS
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider metadata that registers the ``genesys_cloud`` connection type."""
+    return {
+        "package-name": "genesys-es",
+        "name": "Genesys Cloud to Elasticsearch",
+        "description": "Keeps a searchable Elasticsearch copy of Genesys Cloud CX conversation details.",
+        "versions": [__version__],
+        "connection-types": [
+            {
+                "connection-type": "genesys_cloud",
+                "hook-class-name": "genesys_es.hooks.genesys_cloud.GenesysCloudHook",
+                "hook-name": "Genesys Cloud",
+                "conn-fields": {
+                    "region": {
+                        "label": "Region",
+                        "description": "Genesys Cloud region: "
+                        + ", ".join(f"{name} = {domain}" for name, domain in REGION_DOMAINS.items()),
+                        "schema": {
+                            "type": ["string", "null"],
+                            "default": DEFAULT_REGION,
+                            "enum": list(REGION_DOMAINS),
+                        },
+                    },
+                    "base_url": {
+                        "label": "Base URL override",
+                        "description": "One URL serving both /oauth/token and /api/v2 "
+                        "(a proxy or the local simulator). Leave empty to use the region's hosts.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "requests_per_minute": {
+                        "label": "Requests per minute",
+                        "description": "Client-side budget for this OAuth client (Genesys allows 300 by default).",
+                        "schema": {"type": ["integer", "null"], "default": 300, "minimum": 1},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "schema", "port", "extra"],
+                    "relabeling": {"login": "Client ID", "password": "Client secret"},
+                    "placeholders": {
+                        "login": "OAuth client id (client credentials grant)",
+                        "password": "OAuth client secret",
+                        "base_url": "http://127.0.0.1:8180",
+                    },
+                },
+            }
+        ],
+    }
