@@ -1,0 +1,172 @@
+"""Validated settings of one ingest run, built from the DAG's params and data interval."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+MAX_RANGE_DAYS = 31
+INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
+
+Mode = Literal["upsert", "rebuild"]
+PiiMode = Literal["hash", "drop", "keep"]
+
+
+class RunConfigError(ValueError):
+    """Raised when the params of a run are invalid; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs to know, checked once before any work."""
+
+    days: tuple[str, ...]
+    index_prefix: str = "genesys-conversations"
+    page_size: int = 100
+    pages_per_partition: int = 20
+    mode: Mode = "upsert"
+    pii: PiiMode = "hash"
+    dry_run: bool = False
+    deadletter_threshold: int = 0
+    refresh_open_days: int = 3
+    chaos_fail_partitions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def start(self) -> datetime:
+        """Return the start (UTC midnight) of the first day."""
+        return _midnight(date.fromisoformat(self.days[0]))
+
+    @property
+    def end(self) -> datetime:
+        """Return the end (exclusive UTC midnight) of the last day."""
+        return _midnight(date.fromisoformat(self.days[-1])) + timedelta(days=1)
+
+    def to_xcom(self) -> dict[str, Any]:
+        """Return a JSON-serializable dict."""
+        d = asdict(self)
+        d["days"] = list(self.days)
+        d["chaos_fail_partitions"] = list(self.chaos_fail_partitions)
+        return d
+
+    @classmethod
+    def from_xcom(cls, d: dict[str, Any]) -> RunConfig:
+        """Rebuild a config from :meth:`to_xcom` output."""
+        return cls(
+            **{
+                **d,
+                "days": tuple(d["days"]),
+                "chaos_fail_partitions": tuple(d.get("chaos_fail_partitions") or ()),
+            }
+        )
+
+
+def _midnight(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _as_date(value: Any, name: str, errors: list[str]) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors.append(f"{name} must be a date like 2024-03-01, got {value!r}")
+        return None
+
+
+def _as_int(params: dict[str, Any], name: str, default: int, low: int, high: int, errors: list[str]) -> int:
+    value = params.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value))
+        except ValueError:
+            errors.append(f"{name} must be an integer from {low} to {high}, got {value!r}")
+            return default
+    if not low <= value <= high:
+        errors.append(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
+def build_run_config(
+    params: dict[str, Any],
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    *,
+    now: datetime | None = None,
+) -> RunConfig:
+    """Validate the run's params and resolve the UTC days it covers.
+
+    Without ``date_from``/``date_to`` a run covers the UTC days of its data interval (a scheduled run
+    for logical date D covers day D). With them, it (re)indexes every day from ``date_from`` to
+    ``date_to`` inclusive.
+
+    :param params: the DAG run's params (from the trigger form or the DAG defaults).
+    :param data_interval_start: the run's data interval start.
+    :param data_interval_end: the run's data interval end.
+    :param now: the current time (for tests).
+    """
+    errors: list[str] = []
+    now = now or datetime.now(UTC)
+    date_from = _as_date(params.get("date_from"), "date_from", errors)
+    date_to = _as_date(params.get("date_to"), "date_to", errors)
+    if (date_from is None) != (date_to is None) and not errors:
+        errors.append("give both date_from and date_to, or neither (to use the run's data interval)")
+    if date_from is None and date_to is None and not errors:
+        if data_interval_start is None or data_interval_end is None:
+            errors.append("the run has no data interval: give date_from and date_to")
+        else:
+            date_from = data_interval_start.astimezone(UTC).date()
+            last = data_interval_end.astimezone(UTC)
+            # The interval end is exclusive: a run over [D, D+1) covers day D only.
+            date_to = (last - timedelta(microseconds=1)).date() if last > data_interval_start else date_from
+    if date_from and date_to:
+        if date_to < date_from:
+            errors.append(f"date_to ({date_to}) is before date_from ({date_from})")
+        elif (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
+            errors.append(f"a run covers at most {MAX_RANGE_DAYS} days; split {date_from}..{date_to} into smaller runs")
+        if date_from > now.date():
+            errors.append(f"date_from ({date_from}) is in the future")
+    prefix = str(params.get("index_prefix") or "genesys-conversations")
+    if not INDEX_PREFIX_RE.match(prefix):
+        errors.append(f"index_prefix must be lowercase letters, digits, '-' or '_', got {prefix!r}")
+    mode = params.get("mode") or "upsert"
+    if mode not in ("upsert", "rebuild"):
+        errors.append(f"mode must be 'upsert' or 'rebuild', got {mode!r}")
+    pii = params.get("pii") or "hash"
+    if pii not in ("hash", "drop", "keep"):
+        errors.append(f"pii must be 'hash', 'drop' or 'keep', got {pii!r}")
+    page_size = _as_int(params, "page_size", 100, 1, 100, errors)
+    pages_per_partition = _as_int(params, "pages_per_partition", 20, 1, 1000, errors)
+    threshold = _as_int(params, "deadletter_threshold", 0, 0, 10_000_000, errors)
+    refresh_open_days = _as_int(params, "refresh_open_days", 3, 0, 31, errors)
+    dry_run = params.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        errors.append(f"dry_run must be true or false, got {dry_run!r}")
+    chaos = params.get("chaos_fail_partitions") or []
+    if not isinstance(chaos, list | tuple) or not all(isinstance(x, str) for x in chaos):
+        errors.append("chaos_fail_partitions must be a list of partition labels")
+        chaos = []
+    if errors:
+        raise RunConfigError("invalid run params: " + "; ".join(errors))
+    assert date_from is not None and date_to is not None
+    days = tuple((date_from + timedelta(days=i)).isoformat() for i in range((date_to - date_from).days + 1))
+    return RunConfig(
+        days=days,
+        index_prefix=prefix,
+        page_size=page_size,
+        pages_per_partition=pages_per_partition,
+        mode=mode,
+        pii=pii,
+        dry_run=bool(dry_run),
+        deadletter_threshold=threshold,
+        refresh_open_days=refresh_open_days,
+        chaos_fail_partitions=tuple(chaos),
+    )
