@@ -18,7 +18,9 @@ def test_template_bulk_and_search(es: Elasticsearch, index_prefix: str) -> None:
         },
     )
     index = f"{index_prefix}-2024.03"
-    actions = ({"_index": index, "_id": f"c{i}", "_source": {"conversationId": f"c{i}", "n": i}} for i in range(50))
+    actions = (
+        {"_index": index, "_id": f"c{i}", "_source": {"conversationId": f"c{i}", "n": i}} for i in range(50)
+    )
     ok, errors = helpers.bulk(es, actions, refresh="wait_for")
     assert ok == 50 and errors == []
 

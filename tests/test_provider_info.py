@@ -6,9 +6,9 @@ import json
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import airflow
 import jsonschema
 
-import airflow
 from genesys_es.provider_info import get_provider_info
 from genesys_es.regions import REGION_DOMAINS, region_hosts
 
@@ -35,7 +35,10 @@ def test_providers_manager_lists_connection_type() -> None:
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     assert "genesys-es" in ProvidersManager().providers
-    assert ProvidersManagerTaskRuntime().hooks["genesys_cloud"].hook_class_name == "genesys_es.hooks.genesys_cloud.GenesysCloudHook"
+    assert (
+        ProvidersManagerTaskRuntime().hooks["genesys_cloud"].hook_class_name
+        == "genesys_es.hooks.genesys_cloud.GenesysCloudHook"
+    )
 
 
 def test_region_hosts() -> None:

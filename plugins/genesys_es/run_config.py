@@ -131,7 +131,9 @@ def build_run_config(
         if date_to < date_from:
             errors.append(f"date_to ({date_to}) is before date_from ({date_from})")
         elif (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
-            errors.append(f"a run covers at most {MAX_RANGE_DAYS} days; split {date_from}..{date_to} into smaller runs")
+            errors.append(
+                f"a run covers at most {MAX_RANGE_DAYS} days; split {date_from}..{date_to} into smaller runs"
+            )
         if date_from > now.date():
             errors.append(f"date_from ({date_from}) is in the future")
     prefix = str(params.get("index_prefix") or "genesys-conversations")

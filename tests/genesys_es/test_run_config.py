@@ -19,7 +19,12 @@ def test_scheduled_run_covers_its_data_interval_day() -> None:
     config = build_run_config({}, DAY_START, DAY_END, now=NOW)
     assert config.days == ("2024-03-01",)
     assert config.start == DAY_START and config.end == DAY_END
-    assert (config.mode, config.pii, config.page_size, config.pages_per_partition) == ("upsert", "hash", 100, 20)
+    assert (config.mode, config.pii, config.page_size, config.pages_per_partition) == (
+        "upsert",
+        "hash",
+        100,
+        20,
+    )
 
 
 def test_manual_range_is_inclusive() -> None:
@@ -28,7 +33,9 @@ def test_manual_range_is_inclusive() -> None:
 
 
 def test_round_trips_through_xcom() -> None:
-    config = build_run_config({"mode": "rebuild", "chaos_fail_partitions": ["x"]}, DAY_START, DAY_END, now=NOW)
+    config = build_run_config(
+        {"mode": "rebuild", "chaos_fail_partitions": ["x"]}, DAY_START, DAY_END, now=NOW
+    )
     assert RunConfig.from_xcom(config.to_xcom()) == config
 
 
@@ -65,10 +72,27 @@ def test_every_problem_is_reported_at_once() -> None:
 @settings(deadline=None, max_examples=300)
 @given(
     st.dictionaries(
-        st.sampled_from(["date_from", "date_to", "page_size", "pages_per_partition", "mode", "pii", "dry_run",
-                         "deadletter_threshold", "index_prefix", "chaos_fail_partitions"]),
-        st.one_of(st.none(), st.integers(-5, 2000), st.text(max_size=12), st.booleans(),
-                  st.lists(st.text(max_size=5), max_size=2)),
+        st.sampled_from(
+            [
+                "date_from",
+                "date_to",
+                "page_size",
+                "pages_per_partition",
+                "mode",
+                "pii",
+                "dry_run",
+                "deadletter_threshold",
+                "index_prefix",
+                "chaos_fail_partitions",
+            ]
+        ),
+        st.one_of(
+            st.none(),
+            st.integers(-5, 2000),
+            st.text(max_size=12),
+            st.booleans(),
+            st.lists(st.text(max_size=5), max_size=2),
+        ),
     )
 )
 def test_any_params_give_a_config_or_a_clear_error(params: dict) -> None:
