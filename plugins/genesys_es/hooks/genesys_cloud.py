@@ -1,16 +1,133 @@
-"""Hook for the Genesys Cloud Platform API (placeholder grown by the hook issue)."""
+"""Hook for the Genesys Cloud Platform API: OAuth client credentials, request budget, retries and paging."""
 
 from __future__ import annotations
 
+import math
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
+import orjson
+import requests
 from airflow.sdk import BaseHook
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from genesys_es import __version__
+from genesys_es.exceptions import (
+    GenesysApiError,
+    GenesysAuthError,
+    GenesysError,
+    GenesysPaginationCapError,
+    GenesysRateLimitError,
+    GenesysRetryableError,
+)
+from genesys_es.models import (
+    MAX_INTERVAL,
+    MAX_PAGE_SIZE,
+    PAGINATION_CAP,
+    QUERY_PATH,
+    ConversationPage,
+    ConversationQuery,
+    ConversationQueryResponse,
+    ErrorBody,
+    Order,
+    QueryFilters,
+    TokenResponse,
+    as_utc,
+    normalize_filters,
+)
+from genesys_es.rate_limit import RequestBudget
+from genesys_es.regions import DEFAULT_REGION, region_hosts
+
+DEFAULT_REQUESTS_PER_MINUTE = 300
+#: Most conversation ids put in one ``conversationId`` filter by :meth:`GenesysCloudHook.get_conversations`.
+ID_BATCH_SIZE = 100
+
+
+def _mask(secret: str) -> None:
+    """Register a secret with Airflow's secrets masker (task and supervisor processes)."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - very old task SDKs
+        return
+    mask_secret(secret)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Return True for failures worth another try: connection errors, timeouts, 5xx, 429, broken bodies.
+
+    :param exc: the exception raised by one attempt.
+    """
+    if isinstance(exc, GenesysRetryableError):
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    return isinstance(
+        exc,
+        requests.exceptions.ConnectionError
+        | requests.exceptions.Timeout
+        | requests.exceptions.ChunkedEncodingError
+        | requests.exceptions.ContentDecodingError,
+    )
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Return the wait a 429 asks for: ``Retry-After``, else ``inin-ratelimit-reset`` (seconds)."""
+    for header in ("Retry-After", "inin-ratelimit-reset"):
+        value = response.headers.get(header)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+def _error_body(response: requests.Response) -> ErrorBody:
+    """Parse a Genesys error body; an unparseable one becomes an ErrorBody with the status text."""
+    try:
+        return ErrorBody.model_validate(orjson.loads(response.content))
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        return ErrorBody(message=response.reason or f"HTTP {response.status_code}", status=response.status_code)
+
+
+@dataclass
+class _CallRetries:
+    """Per-call retry bookkeeping (429s do not count against the attempt limit)."""
+
+    failures: int = 0
 
 
 class GenesysCloudHook(BaseHook):
     """Talk to the Genesys Cloud Platform API with OAuth client credentials.
 
+    The connection (type ``genesys_cloud``): login = client id, password = client secret, extras ``region``
+    (default ``us_east_1``), ``base_url`` (one host for OAuth and API, e.g. the simulator) and
+    ``requests_per_minute`` (default 300). The hook is safe to use from several threads: they share one
+    pooled session, one OAuth token and one request budget.
+
     :param genesys_conn_id: the ``genesys_cloud`` connection to use.
+    :param max_concurrency: most requests in flight at once (sizes the HTTP connection pool).
+    :param timeout: ``(connect, read)`` timeout in seconds of every request.
+    :param requests_per_minute: override the connection's budget (0 = unlimited).
+    :param budget_parts: divide the budget by this many processes spending it at once (pool slots).
+    :param burst: requests allowed back to back after an idle spell.
+    :param retry_limit: most attempts of one request for failures other than 429.
+    :param retry_max_seconds: most seconds spent retrying one request, 429 waits included.
+    :param retry_min_wait: first exponential backoff wait in seconds.
+    :param retry_max_wait: largest exponential backoff wait in seconds.
+    :param token_lead_seconds: refresh the token this long before it expires (at most a tenth of its life).
     """
 
     conn_name_attr = "genesys_conn_id"
@@ -18,6 +135,488 @@ class GenesysCloudHook(BaseHook):
     conn_type = "genesys_cloud"
     hook_name = "Genesys Cloud"
 
-    def __init__(self, genesys_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        genesys_conn_id: str = default_conn_name,
+        *,
+        max_concurrency: int = 4,
+        timeout: tuple[float, float] = (10, 60),
+        requests_per_minute: float | None = None,
+        budget_parts: int = 1,
+        burst: int = 1,
+        retry_limit: int = 8,
+        retry_max_seconds: float = 600,
+        retry_min_wait: float = 0.5,
+        retry_max_wait: float = 30,
+        token_lead_seconds: float = 300,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if budget_parts < 1:
+            raise ValueError(f"budget_parts must be at least 1, got {budget_parts}")
         self.genesys_conn_id = genesys_conn_id
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.requests_per_minute_override = requests_per_minute
+        self.budget_parts = budget_parts
+        self.burst = burst
+        self.retry_limit = retry_limit
+        self.retry_max_seconds = retry_max_seconds
+        self.retry_min_wait = retry_min_wait
+        self.retry_max_wait = retry_max_wait
+        self.token_lead_seconds = token_lead_seconds
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+        self._token: str | None = None
+        self._token_refresh_at = 0.0
+        self._token_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._stats: dict[str, int] = {
+            "requests": 0,
+            "token_requests": 0,
+            "retries": 0,
+            "rate_limited": 0,
+            "reauthentications": 0,
+        }
+
+    # -- connection -----------------------------------------------------------------------------------
+
+    @cached_property
+    def _settings(self) -> dict[str, Any]:
+        """Read the Airflow connection once: credentials, hosts and budget."""
+        conn = self.get_connection(self.genesys_conn_id)
+        extra = conn.extra_dejson or {}
+        client_id, client_secret = conn.login, conn.password
+        if not client_id or not client_secret:
+            raise ValueError(
+                f"Connection {self.genesys_conn_id!r} needs the OAuth client id as login and the "
+                "client secret as password"
+            )
+        _mask(client_secret)
+        base_url = (extra.get("base_url") or "").strip()
+        if base_url:
+            login_base = api_base = base_url.rstrip("/")
+        else:
+            login_base, api_base = region_hosts(extra.get("region") or DEFAULT_REGION)
+        rpm = self.requests_per_minute_override
+        if rpm is None:
+            raw = extra.get("requests_per_minute")
+            try:
+                rpm = DEFAULT_REQUESTS_PER_MINUTE if raw in (None, "") else float(raw)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Connection {self.genesys_conn_id!r}: requests_per_minute must be a number, got {raw!r}"
+                ) from None
+        if rpm < 0:
+            raise ValueError(f"requests_per_minute must not be negative, got {rpm}")
+        return {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "login_base": login_base,
+            "api_base": api_base,
+            "requests_per_minute": rpm / self.budget_parts,
+        }
+
+    @property
+    def api_base(self) -> str:
+        """Return the API base URL (``https://api.<domain>`` or the ``base_url`` extra)."""
+        return self._settings["api_base"]
+
+    @property
+    def login_base(self) -> str:
+        """Return the OAuth base URL (``https://login.<domain>`` or the ``base_url`` extra)."""
+        return self._settings["login_base"]
+
+    @cached_property
+    def budget(self) -> RequestBudget:
+        """Return the client-side request budget shared by the hook's threads."""
+        return RequestBudget(self._settings["requests_per_minute"], burst=self.burst)
+
+    def get_conn(self) -> requests.Session:
+        """Return the pooled session, built on first use and sized for ``max_concurrency``."""
+        if self._session is None:
+            with self._session_lock:
+                if self._session is None:
+                    session = requests.Session()
+                    adapter = HTTPAdapter(
+                        pool_connections=2, pool_maxsize=self.max_concurrency + 2, max_retries=0
+                    )
+                    session.mount("http://", adapter)
+                    session.mount("https://", adapter)
+                    session.headers.update(
+                        {"Accept": "application/json", "User-Agent": f"genesys-es/{__version__}"}
+                    )
+                    self._session = session
+        return self._session
+
+    def close(self) -> None:
+        """Close the pooled session."""
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def __enter__(self) -> GenesysCloudHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- statistics -----------------------------------------------------------------------------------
+
+    def _bump(self, key: str, by: int = 1) -> None:
+        with self._stats_lock:
+            self._stats[key] += by
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Return counters: API requests sent, token requests, retries, 429s met, re-authentications."""
+        with self._stats_lock:
+            return dict(self._stats)
+
+    @property
+    def retries(self) -> int:
+        """Return how many retries the hook has made so far (all calls, all threads)."""
+        with self._stats_lock:
+            return self._stats["retries"]
+
+    # -- OAuth ----------------------------------------------------------------------------------------
+
+    def _fetch_token(self) -> None:
+        """Request a new token with the client credentials grant (caller holds the token lock)."""
+        settings = self._settings
+        self._bump("token_requests")
+        response = self.get_conn().post(
+            f"{settings['login_base']}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(settings["client_id"], settings["client_secret"]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=self.timeout,
+        )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise GenesysRetryableError(
+                f"OAuth token request answered {response.status_code}",
+                status=response.status_code,
+                retry_after=_retry_after(response) if response.status_code == 429 else None,
+            )
+        if response.status_code >= 400:
+            body = _error_body(response)
+            raise GenesysAuthError(
+                f"Genesys Cloud refused the OAuth client credentials of client id {settings['client_id']!r} "
+                f"at {settings['login_base']} ({response.status_code} {body.code or ''}: "
+                f"{body.message or 'no message'}); check the connection {self.genesys_conn_id!r}"
+            )
+        try:
+            token = TokenResponse.model_validate(orjson.loads(response.content))
+        except (orjson.JSONDecodeError, ValueError) as err:
+            raise GenesysRetryableError(f"invalid OAuth token response: {type(err).__name__}") from None
+        _mask(token.access_token)
+        lead = min(self.token_lead_seconds, token.expires_in / 10)
+        self._token = token.access_token
+        self._token_refresh_at = time.monotonic() + token.expires_in - lead
+        self.log.info("Fetched a Genesys Cloud OAuth token valid for %ss", int(token.expires_in))
+
+    def _get_token(self, stale: str | None = None) -> str:
+        """Return a valid token, fetching one when none is cached, it is about to expire, or was refused.
+
+        :param stale: a token the API just refused; it is replaced unless another thread already did so.
+        """
+        with self._token_lock:
+            if stale is not None and self._token == stale:
+                self._token = None
+            if self._token is None or time.monotonic() >= self._token_refresh_at:
+                self._fetch_token()
+            assert self._token is not None
+            return self._token
+
+    # -- requests -------------------------------------------------------------------------------------
+
+    def _send_once(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        """Send one request within the budget; on a 401 fetch a new token and try once more."""
+        session = self.get_conn()
+        url = f"{self.api_base}{path}"
+        data = orjson.dumps(body) if body is not None else None
+        token = self._get_token()
+        for second_try in (False, True):
+            self.budget.acquire()
+            self._bump("requests")
+            response = session.request(
+                method,
+                url,
+                data=data,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                timeout=self.timeout,
+            )
+            if response.status_code != 401:
+                return self._parse(response, method, path)
+            if second_try:
+                body_401 = _error_body(response)
+                raise GenesysAuthError(
+                    f"Genesys Cloud refused a freshly fetched token for {method} {path} "
+                    f"(401 {body_401.code or ''}: {body_401.message or 'no message'}); "
+                    "check the OAuth client's grant and roles"
+                )
+            self.log.warning("Genesys Cloud answered 401 to %s %s; fetching a new token once", method, path)
+            self._bump("reauthentications")
+            token = self._get_token(stale=token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _parse(self, response: requests.Response, method: str, path: str) -> Any:
+        """Return the decoded body of a 2xx response, or raise the matching exception."""
+        status = response.status_code
+        if status == 429:
+            wait = _retry_after(response)
+            self._bump("rate_limited")
+            if wait is not None:
+                self.budget.pause(wait)
+            raise GenesysRateLimitError(f"429 rate limited on {method} {path}", status=429, retry_after=wait)
+        if status >= 500:
+            raise GenesysRetryableError(f"{status} server error on {method} {path}", status=status)
+        if status >= 400:
+            body = _error_body(response)
+            raise GenesysApiError(status, body.message or response.reason or "no message", body.code, body.context_id)
+        if not response.content:
+            return {}
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise GenesysRetryableError(
+                f"invalid or truncated JSON body ({len(response.content)} bytes) from {method} {path}",
+                status=status,
+            ) from None
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        """Return the wait before the next attempt: exactly Retry-After for a 429, else backoff with jitter."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, GenesysRetryableError) and exc.retry_after is not None:
+            return exc.retry_after
+        failures = max(1, retry_state.attempt_number)
+        backoff = min(self.retry_max_wait, self.retry_min_wait * 2 ** (failures - 1))
+        return backoff / 2 + random.uniform(0, backoff / 2)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Send an API request with budget, token, retries; return the decoded JSON body.
+
+        :param method: HTTP method.
+        :param path: path under the API base, e.g. ``/api/v2/analytics/conversations/details/query``.
+        :param body: JSON body.
+        """
+        calls = _CallRetries()
+
+        def stop(retry_state: RetryCallState) -> bool:
+            exc = retry_state.outcome.exception() if retry_state.outcome else None
+            if not isinstance(exc, GenesysRateLimitError):
+                calls.failures += 1
+            if calls.failures >= self.retry_limit:
+                return True
+            return (retry_state.seconds_since_start or 0.0) >= self.retry_max_seconds
+
+        def before_sleep(retry_state: RetryCallState) -> None:
+            self._bump("retries")
+            exc = retry_state.outcome.exception() if retry_state.outcome else None
+            wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+            self.log.warning(
+                "Genesys Cloud %s %s failed (%s: %s); retry %d in %.2fs",
+                method,
+                path,
+                type(exc).__name__,
+                exc,
+                retry_state.attempt_number,
+                wait,
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable),
+            wait=self._wait,
+            stop=stop,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(self._send_once, method, path, body)
+
+    # -- conversation details -------------------------------------------------------------------------
+
+    def query(self, query: ConversationQuery) -> ConversationQueryResponse:
+        """Run one details query and return its validated response.
+
+        :param query: the validated request.
+        """
+        data = self.request("POST", QUERY_PATH, query.to_body())
+        return ConversationQueryResponse.model_validate(data)
+
+    def get_page(
+        self,
+        start: datetime,
+        end: datetime,
+        page_number: int,
+        page_size: int = MAX_PAGE_SIZE,
+        filters: QueryFilters | dict[str, Any] | None = None,
+        order: Order = "asc",
+    ) -> ConversationPage:
+        """Read one page of conversations of ``[start, end)`` ordered by ``conversationStart``.
+
+        :param start: interval start.
+        :param end: interval end, exclusive.
+        :param page_number: page from 1.
+        :param page_size: results per page (1..100).
+        :param filters: optional conversation/segment filters.
+        :param order: sort order of ``conversationStart``.
+        """
+        query = ConversationQuery.build(
+            start, end, page_number=page_number, page_size=page_size, filters=filters, order=order
+        )
+        response = self.query(query)
+        return ConversationPage(page_number, response.conversations, response.total_hits)
+
+    def count(
+        self, start: datetime, end: datetime, filters: QueryFilters | dict[str, Any] | None = None
+    ) -> int:
+        """Return ``totalHits`` for ``[start, end)`` with one page-size-1 request.
+
+        :param start: interval start.
+        :param end: interval end, exclusive.
+        :param filters: optional conversation/segment filters.
+        """
+        return self.get_page(start, end, 1, page_size=1, filters=filters).total_hits
+
+    def iter_pages(
+        self,
+        start: datetime,
+        end: datetime,
+        first_page: int = 1,
+        last_page: int | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        concurrency: int | None = None,
+        filters: QueryFilters | dict[str, Any] | None = None,
+    ) -> Iterator[ConversationPage]:
+        """Yield pages ``first_page..last_page`` of ``[start, end)`` in page order, fetched concurrently.
+
+        With ``last_page=None`` (a live interval) pages are read until the first page that is not full: an
+        empty page, or a short one (the next would be empty). Pages up to the latest ``totalHits`` are
+        fetched concurrently, pages past it one at a time, so no page is requested needlessly.
+
+        :param start: interval start.
+        :param end: interval end, exclusive.
+        :param first_page: first page, from 1.
+        :param last_page: last page, or None for open-ended.
+        :param page_size: results per page (1..100).
+        :param concurrency: requests in flight (default and upper bound: ``max_concurrency``).
+        :param filters: optional conversation/segment filters.
+        """
+        if first_page < 1:
+            raise ValueError(f"first_page must be at least 1, got {first_page}")
+        if last_page is not None and last_page < first_page:
+            raise ValueError(f"last_page ({last_page}) must not be before first_page ({first_page})")
+        # Validate interval, paging and filters once, before any thread starts.
+        ConversationQuery.build(start, end, page_number=last_page or first_page, page_size=page_size,
+                                filters=filters)
+        filters = normalize_filters(filters) or None
+        workers = concurrency or self.max_concurrency
+        if workers > self.max_concurrency:
+            self.log.warning(
+                "concurrency %d exceeds the hook's max_concurrency %d; using %d",
+                workers,
+                self.max_concurrency,
+                self.max_concurrency,
+            )
+            workers = self.max_concurrency
+        window = workers * 2
+        max_page = PAGINATION_CAP // page_size
+        inflight: deque[tuple[int, Future[ConversationPage]]] = deque()
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genesys-page")
+
+        def submit(page_number: int) -> None:
+            inflight.append(
+                (page_number, executor.submit(self.get_page, start, end, page_number, page_size, filters))
+            )
+
+        try:
+            next_page = first_page
+            if last_page is not None:
+                while next_page <= last_page or inflight:
+                    while next_page <= last_page and len(inflight) < window:
+                        submit(next_page)
+                        next_page += 1
+                    _, future = inflight.popleft()
+                    yield future.result()
+                return
+            frontier = first_page  # pages known to exist from the latest totalHits
+            while True:
+                while next_page <= min(frontier, max_page) and len(inflight) < window:
+                    submit(next_page)
+                    next_page += 1
+                if not inflight:
+                    if next_page > max_page:
+                        raise GenesysPaginationCapError(
+                            f"{as_utc(start).isoformat()}..{as_utc(end).isoformat()} holds more than "
+                            f"{PAGINATION_CAP} results; plan it into smaller sub-intervals"
+                        )
+                    submit(next_page)
+                    next_page += 1
+                _, future = inflight.popleft()
+                page = future.result()
+                if page.conversations:
+                    yield page
+                if len(page.conversations) < page_size:
+                    return
+                frontier = max(frontier, math.ceil(page.total_hits / page_size))
+        finally:
+            for _, future in inflight:
+                future.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def get_conversations(
+        self,
+        conversation_ids: list[str],
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the current state of conversations by id (to refresh ones indexed while still open).
+
+        Ids are queried in batches with a ``conversationId`` filter over ``[start, end)``, cut into
+        intervals the API accepts. Ids Genesys no longer knows are absent from the result.
+
+        :param conversation_ids: ids to look up.
+        :param start: earliest ``conversationStart`` day of those conversations (default: 7 days ago).
+        :param end: end of the search (default: now).
+        """
+        ids = list(dict.fromkeys(conversation_ids))
+        if not ids:
+            return []
+        end = as_utc(end) if end is not None else datetime.now(UTC)
+        start = as_utc(start) if start is not None else end - MAX_INTERVAL
+        if start >= end:
+            raise ValueError(f"start {start.isoformat()} must be before end {end.isoformat()}")
+        windows = []
+        cursor = start
+        while cursor < end:
+            windows.append((cursor, min(cursor + MAX_INTERVAL, end)))
+            cursor = windows[-1][1]
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), ID_BATCH_SIZE):
+            batch = ids[i : i + ID_BATCH_SIZE]
+            filters = {
+                "conversationFilters": [
+                    {
+                        "type": "or",
+                        "predicates": [{"type": "dimension", "dimension": "conversationId", "value": cid}
+                                       for cid in batch],
+                    }
+                ]
+            }
+            for window_start, window_end in windows:
+                for page in self.iter_pages(window_start, window_end, filters=filters, concurrency=1):
+                    for conversation in page.conversations:
+                        found[conversation["conversationId"]] = conversation
+        return [found[cid] for cid in ids if cid in found]
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a token and count the last hour's conversations; report the outcome for the UI."""
+        try:
+            end = datetime.now(UTC).replace(microsecond=0)
+            hits = self.count(end - timedelta(hours=1), end)
+        except (GenesysError, ValueError, requests.RequestException) as err:
+            return False, f"{type(err).__name__}: {err}"
+        return True, f"Connected to Genesys Cloud at {self.api_base}: {hits} conversations in the last hour"
