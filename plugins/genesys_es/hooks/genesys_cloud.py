@@ -99,7 +99,9 @@ def _error_body(response: requests.Response) -> ErrorBody:
     try:
         return ErrorBody.model_validate(orjson.loads(response.content))
     except (orjson.JSONDecodeError, ValueError, TypeError):
-        return ErrorBody(message=response.reason or f"HTTP {response.status_code}", status=response.status_code)
+        return ErrorBody(
+            message=response.reason or f"HTTP {response.status_code}", status=response.status_code
+        )
 
 
 @dataclass
@@ -107,6 +109,7 @@ class _CallRetries:
     """Per-call retry bookkeeping (429s do not count against the attempt limit)."""
 
     failures: int = 0
+    reauthentications: int = 0
 
 
 class GenesysCloudHook(BaseHook):
@@ -128,6 +131,8 @@ class GenesysCloudHook(BaseHook):
     :param retry_min_wait: first exponential backoff wait in seconds.
     :param retry_max_wait: largest exponential backoff wait in seconds.
     :param token_lead_seconds: refresh the token this long before it expires (at most a tenth of its life).
+    :param reauth_limit: new tokens fetched for one request after 401s before giving up (a revoked token
+        costs one; a second allows for a revocation racing the first refresh).
     """
 
     conn_name_attr = "genesys_conn_id"
@@ -149,6 +154,7 @@ class GenesysCloudHook(BaseHook):
         retry_min_wait: float = 0.5,
         retry_max_wait: float = 30,
         token_lead_seconds: float = 300,
+        reauth_limit: int = 2,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -167,6 +173,7 @@ class GenesysCloudHook(BaseHook):
         self.retry_min_wait = retry_min_wait
         self.retry_max_wait = retry_max_wait
         self.token_lead_seconds = token_lead_seconds
+        self.reauth_limit = reauth_limit
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
         self._token: str | None = None
@@ -333,13 +340,13 @@ class GenesysCloudHook(BaseHook):
 
     # -- requests -------------------------------------------------------------------------------------
 
-    def _send_once(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        """Send one request within the budget; on a 401 fetch a new token and try once more."""
+    def _send_once(self, method: str, path: str, body: dict[str, Any] | None, calls: _CallRetries) -> Any:
+        """Send one request within the budget; on a 401 fetch a new token and send it again."""
         session = self.get_conn()
         url = f"{self.api_base}{path}"
         data = orjson.dumps(body) if body is not None else None
         token = self._get_token()
-        for second_try in (False, True):
+        while True:
             self.budget.acquire()
             self._bump("requests")
             response = session.request(
@@ -351,17 +358,17 @@ class GenesysCloudHook(BaseHook):
             )
             if response.status_code != 401:
                 return self._parse(response, method, path)
-            if second_try:
+            if calls.reauthentications >= self.reauth_limit:
                 body_401 = _error_body(response)
                 raise GenesysAuthError(
                     f"Genesys Cloud refused a freshly fetched token for {method} {path} "
                     f"(401 {body_401.code or ''}: {body_401.message or 'no message'}); "
                     "check the OAuth client's grant and roles"
                 )
-            self.log.warning("Genesys Cloud answered 401 to %s %s; fetching a new token once", method, path)
+            calls.reauthentications += 1
+            self.log.warning("Genesys Cloud answered 401 to %s %s; fetching a new token", method, path)
             self._bump("reauthentications")
             token = self._get_token(stale=token)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _parse(self, response: requests.Response, method: str, path: str) -> Any:
         """Return the decoded body of a 2xx response, or raise the matching exception."""
@@ -376,7 +383,9 @@ class GenesysCloudHook(BaseHook):
             raise GenesysRetryableError(f"{status} server error on {method} {path}", status=status)
         if status >= 400:
             body = _error_body(response)
-            raise GenesysApiError(status, body.message or response.reason or "no message", body.code, body.context_id)
+            raise GenesysApiError(
+                status, body.message or response.reason or "no message", body.code, body.context_id
+            )
         if not response.content:
             return {}
         try:
@@ -434,7 +443,7 @@ class GenesysCloudHook(BaseHook):
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(self._send_once, method, path, body)
+        return retrying(self._send_once, method, path, body, calls)
 
     # -- conversation details -------------------------------------------------------------------------
 
@@ -510,8 +519,9 @@ class GenesysCloudHook(BaseHook):
         if last_page is not None and last_page < first_page:
             raise ValueError(f"last_page ({last_page}) must not be before first_page ({first_page})")
         # Validate interval, paging and filters once, before any thread starts.
-        ConversationQuery.build(start, end, page_number=last_page or first_page, page_size=page_size,
-                                filters=filters)
+        ConversationQuery.build(
+            start, end, page_number=last_page or first_page, page_size=page_size, filters=filters
+        )
         filters = normalize_filters(filters) or None
         workers = concurrency or self.max_concurrency
         if workers > self.max_concurrency:
@@ -601,8 +611,10 @@ class GenesysCloudHook(BaseHook):
                 "conversationFilters": [
                     {
                         "type": "or",
-                        "predicates": [{"type": "dimension", "dimension": "conversationId", "value": cid}
-                                       for cid in batch],
+                        "predicates": [
+                            {"type": "dimension", "dimension": "conversationId", "value": cid}
+                            for cid in batch
+                        ],
                     }
                 ]
             }
