@@ -126,6 +126,8 @@ class GenesysCloudHook(BaseHook):
     :param requests_per_minute: override the connection's budget (0 = unlimited).
     :param budget_parts: divide the budget by this many processes spending it at once (pool slots).
     :param burst: requests allowed back to back after an idle spell.
+    :param budget_utilization: fraction of the budget actually spent; the small margin absorbs network
+        jitter at the server's window boundaries, so a paced run meets no 429.
     :param retry_limit: most attempts of one request for failures other than 429.
     :param retry_max_seconds: most seconds spent retrying one request, 429 waits included.
     :param retry_min_wait: first exponential backoff wait in seconds.
@@ -149,6 +151,7 @@ class GenesysCloudHook(BaseHook):
         requests_per_minute: float | None = None,
         budget_parts: int = 1,
         burst: int = 1,
+        budget_utilization: float = 0.98,
         retry_limit: int = 8,
         retry_max_seconds: float = 600,
         retry_min_wait: float = 0.5,
@@ -168,6 +171,9 @@ class GenesysCloudHook(BaseHook):
         self.requests_per_minute_override = requests_per_minute
         self.budget_parts = budget_parts
         self.burst = burst
+        if not 0 < budget_utilization <= 1:
+            raise ValueError(f"budget_utilization must be in (0, 1], got {budget_utilization}")
+        self.budget_utilization = budget_utilization
         self.retry_limit = retry_limit
         self.retry_max_seconds = retry_max_seconds
         self.retry_min_wait = retry_min_wait
@@ -239,7 +245,9 @@ class GenesysCloudHook(BaseHook):
     @cached_property
     def budget(self) -> RequestBudget:
         """Return the client-side request budget shared by the hook's threads."""
-        return RequestBudget(self._settings["requests_per_minute"], burst=self.burst)
+        return RequestBudget(
+            self._settings["requests_per_minute"] * self.budget_utilization, burst=self.burst
+        )
 
     def get_conn(self) -> requests.Session:
         """Return the pooled session, built on first use and sized for ``max_concurrency``."""
