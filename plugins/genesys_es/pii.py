@@ -41,6 +41,7 @@ NON_PERSON_PURPOSES: tuple[str, ...] = ("acd", "ivr", "workflow", "voicemail", "
 
 _EMAIL_RE = re.compile(r"^(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+$", re.IGNORECASE)
 _PHONE_RE = re.compile(r"^(tel:|sip:)?\+?[\d\s().\-/]{7,}(@\S+)?$", re.IGNORECASE)
+_DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([T ].*)?$")
 _PII_KEY_RE = re.compile(r"(e-?mail|phone|mobile|msisdn|\bani\b|dnis|address|ssn)", re.IGNORECASE)
 
 
@@ -52,6 +53,8 @@ def looks_like_contact(value: str) -> bool:
     text = value.strip()
     if _EMAIL_RE.match(text):
         return True
+    if _DATE_RE.match(text):
+        return False
     return bool(_PHONE_RE.match(text)) and sum(ch.isdigit() for ch in text) >= 7
 
 

@@ -1,0 +1,108 @@
+"""PII policy: keep, keyed hash, drop."""
+
+from __future__ import annotations
+
+import pytest
+
+from genesys_es.documents import build_document
+from genesys_es.pii import DEFAULT_PII_MODE, HASH_PREFIX, PiiPolicy, looks_like_contact
+from tests.genesys_es import sample_conversations as samples
+
+KEY = b"0123456789abcdef-test-key"
+OTHER_KEY = b"fedcba9876543210-test-key"
+
+
+def _customer_session(doc: dict) -> dict:
+    return doc["participants"][0]["sessions"][0]
+
+
+def test_default_mode_is_drop_and_needs_no_key() -> None:
+    policy = PiiPolicy()
+    assert policy.mode == DEFAULT_PII_MODE == "drop"
+    doc = build_document(samples.voice_inbound_transfer(), pii=policy)
+    assert "ani" not in _customer_session(doc)
+
+
+def test_hash_requires_a_long_enough_key() -> None:
+    with pytest.raises(ValueError, match="needs a key"):
+        PiiPolicy("hash")
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        PiiPolicy("hash", b"short")
+    with pytest.raises(ValueError, match="one of"):
+        PiiPolicy("mask", KEY)  # type: ignore[arg-type]
+
+
+def test_key_is_never_shown() -> None:
+    policy = PiiPolicy("hash", KEY)
+    assert KEY.decode() not in repr(policy)
+    assert KEY.decode() not in str(policy)
+
+
+def test_hash_is_stable_keyed_and_joins_across_conversations() -> None:
+    policy = PiiPolicy("hash", KEY)
+    first = build_document(samples.voice_inbound_transfer(), pii=policy)
+    second = build_document(samples.voice_inbound_transfer("other-id"), pii=policy)
+    ani = _customer_session(first)["ani"]
+    assert ani.startswith(HASH_PREFIX)
+    assert samples.CUSTOMER_ANI not in ani
+    assert ani == _customer_session(second)["ani"]  # same caller -> same hash: joins still work
+    # the same number in other fields hashes identically
+    assert _customer_session(first)["addressFrom"] == ani
+    other = build_document(samples.voice_inbound_transfer(), pii=PiiPolicy("hash", OTHER_KEY))
+    assert _customer_session(other)["ani"] != ani  # keyed: another key gives another value
+
+
+def test_hash_covers_every_listed_field_and_keeps_queue_names() -> None:
+    raw = samples.voice_inbound_transfer()
+    doc = build_document(raw, pii=PiiPolicy("hash", KEY))
+    session = _customer_session(doc)
+    for name in ("ani", "dnis", "sessionDnis", "addressFrom", "addressTo", "remote"):
+        assert session[name].startswith(HASH_PREFIX), name
+    names = {p["purpose"]: p.get("participantName") for p in doc["participants"]}
+    assert names["customer"].startswith(HASH_PREFIX)
+    assert names["agent"].startswith(HASH_PREFIX)
+    assert names["acd"] in ("Support", "Billing")  # a queue is not a person
+    text = " ".join(doc["derived"]["searchText"])
+    assert "Jane" not in text and "+1317" not in text
+
+
+def test_drop_removes_fields_and_keep_keeps_them() -> None:
+    raw = samples.email_inbound()
+    dropped = build_document(raw, pii=PiiPolicy("drop"))
+    kept = build_document(raw, pii=PiiPolicy("keep"))
+    assert "addressFrom" not in _customer_session(dropped)
+    assert "participantName" not in dropped["participants"][0]
+    assert _customer_session(kept)["addressFrom"] == "jane.customer@example.com"
+    assert kept["participants"][0]["participantName"] == "Jane Customer"
+    assert "jane.customer@example.com" in kept["derived"]["searchText"]
+    assert "jane.customer@example.com" not in str(dropped)
+    assert raw["participants"][0]["sessions"][0]["addressFrom"] == "jane.customer@example.com"  # input intact
+
+
+def test_contact_like_attribute_values_are_handled() -> None:
+    raw = samples.with_attributes()
+    hashed = build_document(raw, pii=PiiPolicy("hash", KEY))["derived"]["attributes"]
+    dropped = build_document(raw, pii=PiiPolicy("drop"))["derived"]["attributes"]
+    assert hashed["CustomerEmail"].startswith(HASH_PREFIX)
+    assert hashed["CallbackNumber"].startswith(HASH_PREFIX)
+    assert hashed["AccountNumber"] == "ACC-000123" and hashed["Language"] == "en-US"
+    assert "CustomerEmail" not in dropped and "CallbackNumber" not in dropped
+    assert dropped["Intent"] == "billing_dispute"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("jane@example.com", True),
+        ("mailto:a.b@c.io", True),
+        ("+1 (317) 555-0100", True),
+        ("tel:+13175550100", True),
+        ("sip:+4930123456@edge.example", True),
+        ("en-US", False),
+        ("ACC-000123", False),
+        ("2024-03-01", False),
+        ("12345", False),
+    ],
+)
+def test_looks_like_contact(value: str, expected: bool) -> None:
+    assert looks_like_contact(value) is expected
