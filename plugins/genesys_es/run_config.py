@@ -48,11 +48,15 @@ class RunConfig:
         d = asdict(self)
         d["days"] = list(self.days)
         d["chaos_fail_partitions"] = list(self.chaos_fail_partitions)
+        # Convenience for templated downstream fields; ignored by from_xcom.
+        d["start"] = self.start.isoformat()
+        d["end"] = self.end.isoformat()
         return d
 
     @classmethod
     def from_xcom(cls, d: dict[str, Any]) -> RunConfig:
         """Rebuild a config from :meth:`to_xcom` output."""
+        d = {k: v for k, v in d.items() if k not in ("start", "end")}
         return cls(
             **{
                 **d,

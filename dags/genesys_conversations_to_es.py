@@ -1,0 +1,143 @@
+"""Daily ingest of Genesys Cloud conversation details into Elasticsearch.
+
+A scheduled run for logical date D owns the UTC day [D, D+1): it plans that day into partitions
+(sub-intervals under the 100,000-result cap, then page ranges), indexes each partition in its own
+mapped task, verifies the index and emits the ``genesys_conversations_index`` asset.
+Triggered by hand, ``date_from``/``date_to`` (re)index a range of days in one run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, conf, dag
+
+from genesys_es.assets import DEFAULT_INDEX_PREFIX, GENESYS_API_POOL
+from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
+from genesys_es.operators.ingest_tasks import (
+    ensure_index,
+    finalize_run,
+    plan_partitions,
+    publish_index,
+    refresh_open_conversations,
+    resolve_run,
+)
+from genesys_es.operators.verify import GenesysElasticsearchVerifyOperator
+
+START_DATE = pendulum.parse(conf.get("genesys_es", "start_date", fallback="2026-11-01"), tz="UTC")
+MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallback=4)
+
+
+@dag(
+    dag_id="genesys_conversations_to_es",
+    description="Index Genesys Cloud conversation details into Elasticsearch, one UTC day per run.",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=True,
+    max_active_runs=conf.getint("genesys_es", "max_active_runs", fallback=2),
+    tags=["genesys", "elasticsearch", "ingest"],
+    default_args={
+        "owner": "genesys-es",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=conf.getint("genesys_es", "retry_delay_seconds", fallback=30)),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    params={
+        "date_from": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="From day (UTC)",
+            description="First UTC day to (re)index. Leave empty to index the run's own day.",
+        ),
+        "date_to": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="To day (UTC, inclusive)",
+            description="Last UTC day to (re)index (at most 31 days after From).",
+        ),
+        "mode": Param(
+            "upsert",
+            enum=["upsert", "rebuild"],
+            title="Mode",
+            description="upsert: add and update; rebuild: also delete documents of the range "
+            "that no longer exist in Genesys.",
+        ),
+        "pii": Param(
+            "hash",
+            enum=["hash", "drop", "keep"],
+            title="Personal data",
+            description="hash (keyed HMAC, joins still work; key in the Variable genesys_es_pii_key), "
+            "drop, or keep ANI/DNIS, names and addresses.",
+        ),
+        "page_size": Param(100, type="integer", minimum=1, maximum=100, title="Page size"),
+        "pages_per_partition": Param(
+            20, type="integer", minimum=1, maximum=1000, title="Pages per partition"
+        ),
+        "dry_run": Param(False, type="boolean", title="Dry run", description="Plan partitions only."),
+        "deadletter_threshold": Param(
+            0,
+            type="integer",
+            minimum=0,
+            title="Dead-letter threshold",
+            description="Fail a partition when more documents than this were dead-lettered.",
+        ),
+        "refresh_open_days": Param(
+            3,
+            type="integer",
+            minimum=0,
+            maximum=31,
+            title="Refresh open conversations (days back)",
+            description="Re-read conversations indexed while still open that started this many days "
+            "before the range.",
+        ),
+        "index_prefix": Param(
+            DEFAULT_INDEX_PREFIX, type="string", pattern="^[a-z0-9][a-z0-9_-]*$", title="Index prefix"
+        ),
+        "latency_target_p95_ms": Param(
+            1000, type="number", minimum=1, title="Search latency target p95 (ms)"
+        ),
+        "chaos_fail_partitions": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Drill: partitions that fail once",
+            description="Partition labels whose first try fails on purpose, to practise partition retries.",
+        ),
+    },
+    render_template_as_native_obj=False,
+    doc_md=__doc__,
+)
+def genesys_conversations_to_es() -> None:
+    """Build the ingest DAG."""
+    run = resolve_run()
+    index_ready = ensure_index(run)
+    partitions = plan_partitions(run)
+    index_ready >> partitions
+    indexed = GenesysToElasticsearchOperator.partial(
+        task_id="extract_and_index",
+        run_config=run,
+        pool=GENESYS_API_POOL,
+        max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS,
+        budget_parts=MAX_ACTIVE_PARTITIONS,
+        map_index_template="{{ task.partition['label'] }}",
+    ).expand(partition=partitions)
+    refreshed = refresh_open_conversations(run)
+    index_ready >> refreshed
+    summary = finalize_run(run, indexed, refreshed)
+    verify = GenesysElasticsearchVerifyOperator(
+        task_id="verify",
+        index_prefix="{{ params.index_prefix }}",
+        start="{{ ti.xcom_pull(task_ids='resolve_run')['start'] }}",
+        end="{{ ti.xcom_pull(task_ids='resolve_run')['end'] }}",
+        latency_target_p95_ms="{{ params.latency_target_p95_ms }}",
+        pool=GENESYS_API_POOL,
+    )
+    summary >> verify
+    publish_index(run, verify.output)
+
+
+genesys_conversations_to_es()

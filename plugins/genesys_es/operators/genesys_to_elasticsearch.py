@@ -1,0 +1,180 @@
+"""Operator that reads one partition of Genesys conversation details and bulk-indexes it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context, Variable
+
+PII_KEY_VARIABLE = "genesys_es_pii_key"
+
+
+class PartitionFailedError(RuntimeError):
+    """Raised when a partition cannot be completed (the task is retried)."""
+
+
+def pii_policy_for(mode: str):
+    """Return the PII policy of a run; ``hash`` reads its key from the Variable ``genesys_es_pii_key``.
+
+    :param mode: ``hash``, ``drop`` or ``keep``.
+    """
+    from genesys_es.pii import PiiPolicy
+
+    if mode != "hash":
+        return PiiPolicy(mode=mode)
+    key = Variable.get(PII_KEY_VARIABLE, default=None)
+    if not key:
+        raise ValueError(
+            f"pii=hash needs a secret key in the Airflow Variable {PII_KEY_VARIABLE!r} "
+            "(at least 16 characters); set it, or choose pii=drop"
+        )
+    return PiiPolicy(mode="hash", key=key.encode("utf-8"))
+
+
+class GenesysToElasticsearchOperator(BaseOperator):
+    """Read one partition of Genesys Cloud conversation details and bulk-index it into Elasticsearch.
+
+    Writes are idempotent (``_id`` = ``conversationId``), so a retried partition changes no count.
+
+    :param partition: the partition to read (a ``Partition.to_xcom()`` dict from the planner).
+    :param run_config: the run's settings (a ``RunConfig.to_xcom()`` dict).
+    :param genesys_conn_id: the ``genesys_cloud`` connection.
+    :param elasticsearch_conn_id: the ``elasticsearch`` connection.
+    :param concurrency: pages fetched at once.
+    :param budget_parts: partitions that may run at once and share the connection's request budget.
+    :param max_chunk_bytes: upper bound of one bulk request body.
+    """
+
+    template_fields: Sequence[str] = ("partition", "run_config")
+    ui_color = "#f4a460"
+
+    def __init__(
+        self,
+        *,
+        partition: dict[str, Any],
+        run_config: dict[str, Any],
+        genesys_conn_id: str = "genesys_cloud_default",
+        elasticsearch_conn_id: str = "elasticsearch_default",
+        concurrency: int = 4,
+        budget_parts: int = 1,
+        max_chunk_bytes: int = 8 * 1024 * 1024,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.partition = partition
+        self.run_config = run_config
+        self.genesys_conn_id = genesys_conn_id
+        self.elasticsearch_conn_id = elasticsearch_conn_id
+        self.concurrency = concurrency
+        self.budget_parts = budget_parts
+        self.max_chunk_bytes = max_chunk_bytes
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Extract the partition's pages, index them and return a small summary."""
+        from genesys_es.bulk import BulkWriter
+        from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
+        from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+        from genesys_es.index_setup import bulk_write_session, deadletter_index, monthly_index
+        from genesys_es.ingest import (
+            PartitionStats,
+            conversation_actions,
+            deadletter_invalid,
+            page_conversations,
+        )
+        from genesys_es.planning import Partition
+        from genesys_es.run_config import RunConfig
+
+        if self.concurrency < 1 or self.budget_parts < 1:
+            raise ValueError("concurrency and budget_parts must be at least 1")
+        config = RunConfig.from_xcom(self.run_config)
+        part = Partition.from_xcom(self.partition)
+        ti = context["ti"]
+        run_id = context["run_id"]
+        if part.label in config.chaos_fail_partitions and ti.try_number == 1:
+            raise PartitionFailedError(f"drill: partition {part.label} fails its first try on purpose")
+
+        pii = pii_policy_for(config.pii)
+        genesys = GenesysCloudHook(
+            genesys_conn_id=self.genesys_conn_id,
+            max_concurrency=self.concurrency,
+            budget_parts=self.budget_parts,
+        )
+        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_client()
+        index = monthly_index(config.index_prefix, part.start)
+        holder = f"{run_id}:{ti.map_index}:{ti.try_number}".replace("|", "_")
+        stats = PartitionStats()
+        started = time.monotonic()
+        self.log.info(
+            "partition %s: pages %s..%s of %s..%s (about %d conversations) into %s",
+            part.label,
+            part.first_page,
+            part.last_page if part.last_page is not None else "end",
+            part.start.isoformat(),
+            part.end.isoformat(),
+            part.expected,
+            index,
+        )
+        writer = BulkWriter(
+            es,
+            deadletter_index=deadletter_index(config.index_prefix),
+            max_chunk_bytes=self.max_chunk_bytes,
+            deadletter_context={"runId": run_id, "partition": part.label},
+        )
+        try:
+            with bulk_write_session(es, config.index_prefix, [index], holder):
+                pages = genesys.iter_pages(
+                    part.start,
+                    part.end,
+                    first_page=part.first_page,
+                    last_page=part.last_page,
+                    page_size=part.page_size,
+                    concurrency=self.concurrency,
+                )
+                actions = conversation_actions(
+                    page_conversations(pages, stats),
+                    part,
+                    index_prefix=config.index_prefix,
+                    pii=pii,
+                    run_id=run_id,
+                    label=part.label,
+                    stats=stats,
+                )
+                result = writer.write(actions)
+            invalid = deadletter_invalid(
+                es,
+                deadletter_index(config.index_prefix),
+                stats.invalid,
+                {"runId": run_id, "partition": part.label},
+            )
+        finally:
+            genesys.close()
+        seconds = time.monotonic() - started
+        deadlettered = result.deadlettered + invalid
+        summary = {
+            "label": part.label,
+            "index": index,
+            "pages": stats.pages,
+            "conversations": stats.conversations,
+            "outside_partition": stats.outside_partition,
+            "duplicates": stats.duplicates,
+            "open": stats.open_conversations,
+            "indexed": result.indexed,
+            "created": result.created,
+            "updated": result.updated,
+            "deadlettered": deadlettered,
+            "api_requests": genesys.stats.get("requests", 0),
+            "api_retries": genesys.retries,
+            "bulk_retried_items": result.retried_items,
+            "bytes": result.bytes,
+            "seconds": round(seconds, 2),
+            "docs_per_s": round(result.indexed / seconds, 1) if seconds > 0 else 0.0,
+        }
+        self.log.info("partition %s done: %s", part.label, summary)
+        if deadlettered > config.deadletter_threshold:
+            raise PartitionFailedError(
+                f"partition {part.label}: {deadlettered} document(s) dead-lettered in "
+                f"{deadletter_index(config.index_prefix)} (threshold {config.deadletter_threshold})"
+            )
+        return summary

@@ -1,0 +1,224 @@
+"""TaskFlow tasks of the ingest DAG: each is a thin wrapper over a pure module."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+
+from genesys_es.assets import CONVERSATIONS_INDEX, GENESYS_API_POOL
+
+log = logging.getLogger(__name__)
+
+GENESYS_CONN_ID = "genesys_cloud_default"
+ES_CONN_ID = "elasticsearch_default"
+
+
+def _es_client():
+    from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
+
+    return ElasticsearchClientHook(elasticsearch_conn_id=ES_CONN_ID).get_client()
+
+
+def _config(run: dict[str, Any]):
+    from genesys_es.run_config import RunConfig
+
+    return RunConfig.from_xcom(run)
+
+
+@task(retries=0)
+def resolve_run() -> dict[str, Any]:
+    """Validate the run's params and resolve the UTC days it covers; fail before any work."""
+    from genesys_es.run_config import build_run_config
+
+    context = get_current_context()
+    config = build_run_config(
+        dict(context["params"]), context.get("data_interval_start"), context.get("data_interval_end")
+    )
+    log.info(
+        "run covers %s..%s (%d day(s)), mode=%s, pii=%s, dry_run=%s, index prefix %s",
+        config.days[0],
+        config.days[-1],
+        len(config.days),
+        config.mode,
+        config.pii,
+        config.dry_run,
+        config.index_prefix,
+    )
+    return config.to_xcom()
+
+
+@task
+def ensure_index(run: dict[str, Any]) -> list[str]:
+    """Create the index template, the run's monthly indices, the read alias and the dead-letter index."""
+    from genesys_es import index_setup
+
+    config = _config(run)
+    if config.dry_run:
+        log.info("dry run: Elasticsearch is left untouched")
+        return []
+    es = _es_client()
+    index_setup.ensure_index_resources(es, config.index_prefix)
+    months = sorted({day[:7] + "-01" for day in config.days})
+    indices = index_setup.ensure_monthly_indices(
+        es, config.index_prefix, [datetime.fromisoformat(m).replace(tzinfo=UTC) for m in months]
+    )
+    log.info("indices ready: %s (alias %s)", ", ".join(indices), config.index_prefix)
+    return indices
+
+
+@task(pool=GENESYS_API_POOL)
+def plan_partitions(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Plan each day of the run into partitions under the 100,000-result cap."""
+    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+    from genesys_es.planning import plan_partitions as plan
+
+    config = _config(run)
+    now = datetime.now(UTC)
+    partitions: list[dict[str, Any]] = []
+    with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
+        for day in config.days:
+            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+            end = start + timedelta(days=1)
+            growing = end > now
+            day_partitions = plan(
+                start,
+                end,
+                hook.count,
+                page_size=config.page_size,
+                pages_per_partition=config.pages_per_partition,
+                open_ended=growing,
+                max_partitions=1024 - len(partitions),
+            )
+            log.info(
+                "%s: %d partition(s), about %d conversations%s",
+                day,
+                len(day_partitions),
+                sum(p.expected for p in day_partitions),
+                " (still growing: last partitions read to the end)" if growing else "",
+            )
+            partitions.extend(p.to_xcom() for p in day_partitions)
+    for p in partitions:
+        log.info("partition %s: about %s conversations", p["label"], p["expected"])
+    if config.dry_run:
+        log.info("dry run: %d partition(s) planned, none will run", len(partitions))
+        return []
+    return partitions
+
+
+@task(pool=GENESYS_API_POOL)
+def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
+    """Re-read conversations indexed while still open before the run's range, until Genesys ends them."""
+    from genesys_es.bulk import BulkWriter, find_open_conversations
+    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+    from genesys_es.index_setup import deadletter_index
+    from genesys_es.ingest import PartitionStats, conversation_actions
+    from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
+
+    config = _config(run)
+    if config.dry_run or config.refresh_open_days == 0:
+        return {"open_before": 0, "refreshed": 0, "still_open": 0}
+    es = _es_client()
+    since = config.start - timedelta(days=config.refresh_open_days)
+    stale = [
+        c
+        for c in find_open_conversations(es, config.index_prefix, since)
+        if datetime.fromisoformat(c["conversationStart"].replace("Z", "+00:00")) < config.start
+    ]
+    if not stale:
+        log.info("no conversation indexed while still open since %s", since.date())
+        return {"open_before": 0, "refreshed": 0, "still_open": 0}
+    context = get_current_context()
+    with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
+        current = hook.get_conversations([c["conversationId"] for c in stale], start=since, end=config.start)
+    stats = PartitionStats()
+    actions = conversation_actions(
+        current,
+        None,
+        index_prefix=config.index_prefix,
+        pii=pii_policy_for(config.pii),
+        run_id=context["run_id"],
+        label="refresh-open",
+        stats=stats,
+    )
+    result = BulkWriter(es, deadletter_index=deadletter_index(config.index_prefix)).write(actions)
+    summary = {
+        "open_before": len(stale),
+        "refreshed": result.indexed,
+        "still_open": stats.open_conversations,
+        "deadlettered": result.deadlettered,
+    }
+    log.info("conversations indexed while open: %s", summary)
+    return summary
+
+
+@task(trigger_rule="none_failed")
+def finalize_run(
+    run: dict[str, Any], partition_summaries: list[dict[str, Any]], refreshed: dict[str, Any]
+) -> dict[str, Any]:
+    """Sum the partition summaries and, in rebuild mode, delete documents the source no longer has."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from genesys_es.bulk import BulkWriter, iter_hits
+
+    config = _config(run)
+    if config.dry_run:
+        raise AirflowSkipException("dry run: nothing was written, nothing to verify")
+    context = get_current_context()
+    summaries = [s for s in (partition_summaries or []) if s]
+    totals = {
+        key: sum(s.get(key, 0) for s in summaries)
+        for key in ("pages", "conversations", "indexed", "deadlettered", "api_requests", "api_retries")
+    }
+    seconds = max((s.get("seconds", 0.0) for s in summaries), default=0.0)
+    deleted = 0
+    if config.mode == "rebuild":
+        # Every partition of this run succeeded and stamped its documents with the run id: what the range
+        # still holds with another run id no longer exists at the source.
+        es = _es_client()
+        query = {
+            "bool": {
+                "filter": [
+                    {
+                        "range": {
+                            "conversationStart": {
+                                "gte": config.start.isoformat(),
+                                "lt": config.end.isoformat(),
+                            }
+                        }
+                    }
+                ],
+                "must_not": [{"term": {"pipeline.runId": context["run_id"]}}],
+            }
+        }
+        actions = (
+            {"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]}
+            for hit in iter_hits(es, config.index_prefix, query)
+        )
+        deleted = BulkWriter(es, deadletter_index=None).write(actions).deleted
+        es.indices.refresh(index=config.index_prefix)
+        log.info("rebuild: deleted %d document(s) no longer at the source", deleted)
+    summary = {
+        "days": list(config.days),
+        "partitions": len(summaries),
+        **totals,
+        "deleted": deleted,
+        "refreshed_open": refreshed.get("refreshed", 0) if refreshed else 0,
+        "slowest_partition_s": seconds,
+    }
+    log.info("run summary: %s", summary)
+    return summary
+
+
+@task(outlets=[CONVERSATIONS_INDEX])
+def publish_index(run: dict[str, Any], verification: dict[str, Any]) -> dict[str, Any]:
+    """Announce the updated index to downstream DAGs (the maintenance DAG follows this asset)."""
+    config = _config(run)
+    context = get_current_context()
+    context["outlet_events"][CONVERSATIONS_INDEX].extra = {
+        "index_prefix": config.index_prefix,
+        "days": list(config.days),
+    }
+    return {"index_prefix": config.index_prefix, "days": list(config.days), "verified": bool(verification)}
