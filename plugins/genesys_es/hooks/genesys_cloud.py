@@ -531,6 +531,8 @@ class GenesysCloudHook(BaseHook):
             start, end, page_number=last_page or first_page, page_size=page_size, filters=filters
         )
         filters = normalize_filters(filters) or None
+        self.get_conn()
+        _ = self.budget  # build shared state before the worker threads race for it
         workers = concurrency or self.max_concurrency
         if workers > self.max_concurrency:
             self.log.warning(
