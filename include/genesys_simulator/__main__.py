@@ -1,0 +1,78 @@
+"""Command line: python -m include.genesys_simulator --port 8180 ..."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime
+
+import uvicorn
+
+from include.genesys_simulator.app import SimulatorState, create_app
+from include.genesys_simulator.config import SimulatorConfig
+from include.genesys_simulator.faults_profile import PROFILES
+
+
+def _volume(text: str) -> tuple[date, int]:
+    """Parse DAY=COUNT."""
+    day, _, count = text.partition("=")
+    return date.fromisoformat(day), int(count)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m include.genesys_simulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8180)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--conversations-per-day", type=int, default=2000)
+    parser.add_argument("--rate-limit-per-minute", type=int, default=300, help="0 disables rate limiting")
+    parser.add_argument("--token-ttl-seconds", type=int, default=86400)
+    parser.add_argument("--client-id", default="demo-client")
+    parser.add_argument("--client-secret", default="demo-secret")
+    parser.add_argument("--fault-profile", default="none", choices=sorted(PROFILES))
+    parser.add_argument(
+        "--now", default=None, help="freeze the simulated now (ISO-8601), e.g. 2024-03-05T12:00:00Z"
+    )
+    parser.add_argument(
+        "--volume",
+        action="append",
+        type=_volume,
+        default=[],
+        metavar="DAY=COUNT",
+        help="exact volume of one UTC day (repeatable)",
+    )
+    parser.add_argument("--max-interval-days", type=int, default=7)
+    parser.add_argument("--job-fulfill-seconds", type=float, default=0.5)
+    parser.add_argument(
+        "--flat-volume", action="store_true", help="same volume every day (no weekday pattern)"
+    )
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    """Build the simulator configuration from parsed arguments."""
+    return SimulatorConfig(
+        seed=args.seed,
+        conversations_per_day=args.conversations_per_day,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        token_ttl_seconds=args.token_ttl_seconds,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        volume_overrides=dict(args.volume),
+        now=datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None,
+        faults=args.fault_profile,
+        max_interval_days=args.max_interval_days,
+        job_fulfill_seconds=args.job_fulfill_seconds,
+        weekday_volume=not args.flat_volume,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the simulator until interrupted."""
+    args = parse_args(argv)
+    state = SimulatorState(config_from_args(args))
+    uvicorn.run(create_app(state), host=args.host, port=args.port, log_level="info", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()
