@@ -372,7 +372,25 @@ def release_expired(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str
     if resp.meta.status == 404:
         return []
     indices = sorted({hit["_source"]["index"] for hit in resp["hits"]["hits"]})
-    return [index for index in indices if _restore_if_unheld(es, prefix, index)]
+    restored = [index for index in indices if _restore_if_unheld(es, prefix, index)]
+    # A releaser killed between flipping the record and restoring leaves bulk values behind.
+    stale = es.search(
+        index=writers_index(prefix),
+        size=10000,
+        query={"bool": {"filter": [{"term": {"kind": "settings"}}, {"term": {"applied": False}}]}},
+    )
+    held = active_writer_indices(es, prefix)
+    for hit in stale["hits"]["hits"]:
+        index, original = hit["_source"]["index"], hit["_source"].get("original") or {}
+        if index in held or _is_bulk(original) or not es.indices.exists(index=index):
+            continue
+        if _is_bulk(_read_settings(es, index)):
+            es.indices.put_settings(
+                index=index, settings={name: original.get(name) for name in BULK_SETTINGS}
+            )
+            log.info("Restored settings of %s left in bulk mode by an interrupted release", index)
+            restored.append(index)
+    return sorted(set(restored))
 
 
 class WriterSession:

@@ -148,3 +148,17 @@ def test_bad_holder_or_ttl(es: Elasticsearch, prefix: str) -> None:
         WriterSession(es, prefix, [f"{prefix}-2024.03"], "a|b")
     with pytest.raises(ValueError, match="ttl_s"):
         WriterSession(es, prefix, [f"{prefix}-2024.03"], "a", ttl_s=0)
+
+
+def test_release_expired_repairs_an_interrupted_release(es: Elasticsearch, prefix: str) -> None:
+    index = f"{prefix}-2024.03"
+    with bulk_write_session(es, prefix, [index], "first", ttl_s=30):
+        pass
+    # the last releaser flipped the record but died before restoring the settings
+    es.indices.put_settings(index=index, settings=BULK_SETTINGS)
+    assert release_expired(es, prefix) == [index]
+    assert settings_of(es, index) == ORIGINAL
+    # while a writer holds the index, nothing is touched
+    with bulk_write_session(es, prefix, [index], "second", ttl_s=30):
+        assert release_expired(es, prefix) == []
+        assert settings_of(es, index) == BULK_SETTINGS
