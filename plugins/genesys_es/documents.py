@@ -6,12 +6,8 @@ for search, see ``docs/indexing.md``) and ``pipeline`` (provenance). The input d
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from genesys_es.pii import PiiPolicy
 
@@ -52,20 +48,6 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _sessions(conversation: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for participant in _dicts(conversation.get("participants")):
-        for session in _dicts(participant.get("sessions")):
-            yield participant, session
-
-
-def _unique(values: Iterator[Any]) -> list[str]:
-    seen: dict[str, None] = {}
-    for value in values:
-        if isinstance(value, str) and value:
-            seen.setdefault(value, None)
-    return list(seen)
-
-
 def _number(value: Any) -> int | float | None:
     if isinstance(value, bool):
         return None
@@ -74,48 +56,155 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
+class _Walk:
+    """Everything the derivations need, collected in one pass over participants, sessions and segments."""
+
+    __slots__ = (
+        "agent_interact",
+        "agent_transfer",
+        "attributes",
+        "disconnect_types",
+        "first_direction",
+        "media_types",
+        "metrics",
+        "participant_count",
+        "purposes",
+        "queue_ids",
+        "queued",
+        "search",
+        "segment_types",
+        "user_ids",
+        "wrapup_codes",
+    )
+
+    def __init__(self, conversation: dict[str, Any], clear_text: bool) -> None:
+        media: dict[str, None] = {}
+        queues: dict[str, None] = {}
+        users: dict[str, None] = {}
+        wrapups: dict[str, None] = {}
+        purposes: dict[str, None] = {}
+        disconnects: dict[str, None] = {}
+        segtypes: dict[str, None] = {}
+        search: dict[str, None] = {}
+        metrics: dict[str, int | float] = {}
+        attributes: dict[str, list[str]] = {}
+        self.agent_interact = self.agent_transfer = self.queued = False
+        self.first_direction: str | None = None
+        participants = _dicts(conversation.get("participants"))
+        self.participant_count = len(participants)
+        for participant in participants:
+            purpose = participant.get("purpose")
+            is_agent = purpose in AGENT_PURPOSES
+            if isinstance(purpose, str) and purpose:
+                purposes[purpose] = None
+                if purpose == "acd":
+                    self.queued = True
+            user_id = participant.get("userId")
+            if isinstance(user_id, str) and user_id:
+                users[user_id] = None
+            name = participant.get("participantName")
+            if isinstance(name, str) and name and (clear_text or purpose in ("acd", "ivr")):
+                search[name] = None
+            attrs = participant.get("attributes")
+            if isinstance(attrs, dict):
+                _merge_attributes(attributes, attrs)
+            for session in _dicts(participant.get("sessions")):
+                value = session.get("mediaType")
+                if isinstance(value, str) and value:
+                    media[value] = None
+                if self.first_direction is None:
+                    value = session.get("direction")
+                    if isinstance(value, str) and value:
+                        self.first_direction = value.lower()
+                if clear_text:
+                    for key in ("remote", "addressFrom", "addressTo", "ani", "dnis"):
+                        value = session.get(key)
+                        if isinstance(value, str) and value:
+                            search[value] = None
+                flow = session.get("flow")
+                if isinstance(flow, dict):
+                    value = flow.get("flowName")
+                    if isinstance(value, str) and value:
+                        search[value] = None
+                for metric in _dicts(session.get("metrics")):
+                    metric_name, number = metric.get("name"), _number(metric.get("value"))
+                    if isinstance(metric_name, str) and metric_name and number is not None:
+                        metrics[metric_name] = metrics.get(metric_name, 0) + number
+                for segment in _dicts(session.get("segments")):
+                    for key, target in (
+                        ("queueId", queues),
+                        ("wrapUpCode", wrapups),
+                        ("disconnectType", disconnects),
+                        ("segmentType", segtypes),
+                        ("wrapUpNote", search),
+                    ):
+                        value = segment.get(key)
+                        if isinstance(value, str) and value:
+                            target[value] = None
+                    if is_agent:
+                        if segment.get("segmentType") == "interact":
+                            self.agent_interact = True
+                        if segment.get("disconnectType") == "transfer":
+                            self.agent_transfer = True
+        tag = conversation.get("externalTag")
+        if isinstance(tag, str) and tag:
+            search[tag] = None
+        self.media_types, self.queue_ids, self.user_ids = list(media), list(queues), list(users)
+        self.wrapup_codes, self.purposes = list(wrapups), list(purposes)
+        self.disconnect_types, self.segment_types, self.search = (
+            list(disconnects),
+            list(segtypes),
+            list(search),
+        )
+        self.metrics = {k: int(v) if float(v).is_integer() else v for k, v in metrics.items()}
+        self.attributes = {k: vals[0] if len(vals) == 1 else vals for k, vals in attributes.items()}
+
+
+def _merge_attributes(merged: dict[str, list[str]], attributes: dict[str, Any]) -> None:
+    for key, value in attributes.items():
+        if value is None or isinstance(value, dict | list):
+            continue
+        key_s = str(key).strip()
+        if not key_s:
+            continue
+        values = merged.setdefault(key_s, [])
+        text = str(value)
+        if text not in values:
+            values.append(text)
+
+
 def summed_metrics(conversation: dict[str, Any]) -> dict[str, int | float]:
     """Return every session metric summed by name over the whole conversation.
 
     :param conversation: the Genesys conversation.
     """
-    totals: dict[str, int | float] = {}
-    for _participant, session in _sessions(conversation):
-        for metric in _dicts(session.get("metrics")):
-            name, value = metric.get("name"), _number(metric.get("value"))
-            if isinstance(name, str) and name and value is not None:
-                totals[name] = totals.get(name, 0) + value
-    return {name: int(v) if float(v).is_integer() else v for name, v in totals.items()}
+    return _Walk(conversation, clear_text=False).metrics
 
 
-def is_abandoned(conversation: dict[str, Any], metrics: dict[str, int | float]) -> bool:
+def _abandoned(walk: _Walk, ended: bool) -> bool:
+    if any(walk.metrics.get(name) for name in ABANDON_METRICS):
+        return True
+    return not walk.metrics and ended and walk.queued and not walk.agent_interact
+
+
+def _transferred(walk: _Walk) -> bool:
+    return any(walk.metrics.get(name) for name in TRANSFER_METRICS) or walk.agent_transfer
+
+
+def is_abandoned(conversation: dict[str, Any]) -> bool:
     """Return True when the customer left while waiting in a queue (Genesys abandon semantics).
 
-    Genesys emits ``tAbandon`` on the ``acd`` participant's session when the customer disconnects in
-    queue; that is authoritative. Without any metric (a trimmed response) the fallback is: the
-    conversation ended, it reached a queue (an ``acd`` participant) and no agent ever had an
-    ``interact`` segment.
+    Genesys emits ``tAbandon`` (``tShortAbandon`` for short abandons) on the ``acd`` participant's session
+    when the customer disconnects in queue; that is authoritative. Without any metric (a trimmed
+    response) the fallback is: the conversation ended, it reached a queue (an ``acd`` participant) and no
+    agent ever had an ``interact`` segment.
 
     :param conversation: the Genesys conversation.
-    :param metrics: its summed metrics.
     """
-    if any(metrics.get(name) for name in ABANDON_METRICS):
-        return True
-    if metrics or not conversation.get("conversationEnd"):
-        return False
-    participants = _dicts(conversation.get("participants"))
-    queued = any(p.get("purpose") == "acd" for p in participants)
-    answered = any(
-        seg.get("segmentType") == "interact"
-        for p in participants
-        if p.get("purpose") in AGENT_PURPOSES
-        for s in _dicts(p.get("sessions"))
-        for seg in _dicts(s.get("segments"))
-    )
-    return queued and not answered
+    return _abandoned(_Walk(conversation, clear_text=False), bool(conversation.get("conversationEnd")))
 
 
-def is_transferred(conversation: dict[str, Any], metrics: dict[str, int | float]) -> bool:
+def is_transferred(conversation: dict[str, Any]) -> bool:
     """Return True when an agent transferred the interaction (blind or consult).
 
     ``nTransferred`` (and its blind/consult variants) is authoritative; otherwise a segment of an
@@ -124,32 +213,8 @@ def is_transferred(conversation: dict[str, Any], metrics: dict[str, int | float]
     routing, not transfers.
 
     :param conversation: the Genesys conversation.
-    :param metrics: its summed metrics.
     """
-    if any(metrics.get(name) for name in TRANSFER_METRICS):
-        return True
-    return any(
-        seg.get("disconnectType") == "transfer"
-        for p in _dicts(conversation.get("participants"))
-        if p.get("purpose") in AGENT_PURPOSES
-        for s in _dicts(p.get("sessions"))
-        for seg in _dicts(s.get("segments"))
-    )
-
-
-def conversation_direction(conversation: dict[str, Any]) -> str | None:
-    """Return the conversation's direction: ``originatingDirection``, else the first session's.
-
-    :param conversation: the Genesys conversation.
-    """
-    direction = conversation.get("originatingDirection")
-    if isinstance(direction, str) and direction:
-        return direction.lower()
-    for _participant, session in _sessions(conversation):
-        value = session.get("direction")
-        if isinstance(value, str) and value:
-            return value.lower()
-    return None
+    return _transferred(_Walk(conversation, clear_text=False))
 
 
 def merged_attributes(conversation: dict[str, Any]) -> dict[str, Any]:
@@ -157,88 +222,48 @@ def merged_attributes(conversation: dict[str, Any]) -> dict[str, Any]:
 
     :param conversation: the Genesys conversation (after PII handling).
     """
-    merged: dict[str, list[str]] = {}
-    for participant in _dicts(conversation.get("participants")):
-        attributes = participant.get("attributes")
-        if not isinstance(attributes, dict):
-            continue
-        for key, value in attributes.items():
-            if value is None or isinstance(value, dict | list):
-                continue
-            key_s = str(key).strip()
-            if not key_s:
-                continue
-            values = merged.setdefault(key_s, [])
-            if str(value) not in values:
-                values.append(str(value))
-    return {key: vals[0] if len(vals) == 1 else vals for key, vals in merged.items()}
+    return _Walk(conversation, clear_text=False).attributes
 
 
-def _search_text(conversation: dict[str, Any], pii: PiiPolicy) -> list[str]:
-    """Return names, addresses and wrap-up notes for full-text search (only values stored in clear)."""
-    parts: list[Any] = []
-    if pii.mode == "keep":
-        for _participant, session in _sessions(conversation):
-            parts.extend(session.get(name) for name in ("remote", "addressFrom", "addressTo", "ani", "dnis"))
-        parts.extend(p.get("participantName") for p in _dicts(conversation.get("participants")))
-    else:
-        parts.extend(
-            p.get("participantName")
-            for p in _dicts(conversation.get("participants"))
-            if p.get("purpose") in ("acd", "ivr")
-        )
-    for _participant, session in _sessions(conversation):
-        flow = session.get("flow")
-        if isinstance(flow, dict):
-            parts.append(flow.get("flowName"))
-        parts.extend(seg.get("wrapUpNote") for seg in _dicts(session.get("segments")))
-    parts.append(conversation.get("externalTag"))
-    return _unique(iter(parts))
+def _iso_ms(moment: datetime) -> str:
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def build_derived(conversation: dict[str, Any], pii: PiiPolicy) -> dict[str, Any]:
     """Return the ``derived`` object of a (PII-handled) conversation.
 
     :param conversation: the Genesys conversation after PII handling.
-    :param pii: the policy that was applied (decides what goes into ``searchText``).
+    :param pii: the policy that was applied (``keep`` puts names and addresses into ``searchText``).
     """
     start = parse_time(conversation.get("conversationStart"))
     end = parse_time(conversation.get("conversationEnd"))
-    participants = _dicts(conversation.get("participants"))
-    segments = [seg for _p, s in _sessions(conversation) for seg in _dicts(s.get("segments"))]
-    metrics = summed_metrics(conversation)
+    ended = bool(conversation.get("conversationEnd"))
+    walk = _Walk(conversation, clear_text=pii.mode == "keep")
+    direction = conversation.get("originatingDirection")
     derived: dict[str, Any] = {
-        "open": not conversation.get("conversationEnd"),
+        "open": not ended,
         "durationMs": int((end - start).total_seconds() * 1000) if start and end and end >= start else None,
-        "day": start.strftime("%Y-%m-%d") if start else None,
-        "direction": conversation_direction(conversation),
-        "mediaTypes": _unique(s.get("mediaType") for _p, s in _sessions(conversation)),
-        "queueIds": _unique(seg.get("queueId") for seg in segments),
-        "userIds": _unique(p.get("userId") for p in participants),
-        "wrapUpCodes": _unique(seg.get("wrapUpCode") for seg in segments),
-        "purposes": _unique(p.get("purpose") for p in participants),
-        "disconnectTypes": _unique(seg.get("disconnectType") for seg in segments),
-        "segmentTypes": _unique(seg.get("segmentType") for seg in segments),
-        "abandoned": is_abandoned(conversation, metrics),
-        "transferred": is_transferred(conversation, metrics),
-        "metrics": metrics,
-        "participantCount": len(participants),
-        "searchText": _search_text(conversation, pii),
+        "day": f"{start.year:04d}-{start.month:02d}-{start.day:02d}" if start else None,
+        "direction": direction.lower() if isinstance(direction, str) and direction else walk.first_direction,
+        "mediaTypes": walk.media_types,
+        "queueIds": walk.queue_ids,
+        "userIds": walk.user_ids,
+        "wrapUpCodes": walk.wrapup_codes,
+        "purposes": walk.purposes,
+        "disconnectTypes": walk.disconnect_types,
+        "segmentTypes": walk.segment_types,
+        "abandoned": _abandoned(walk, ended),
+        "transferred": _transferred(walk),
+        "metrics": walk.metrics,
+        "participantCount": walk.participant_count,
+        "searchText": walk.search,
     }
-    attributes = merged_attributes(conversation)
-    if attributes:
-        derived["attributes"] = attributes
+    if walk.attributes:
+        derived["attributes"] = walk.attributes
     return derived
-
-
-def _copy_for(conversation: dict[str, Any], pii: PiiPolicy) -> dict[str, Any]:
-    """Return a copy the policy may modify: shallow for ``keep``, deep (fast, via orjson) otherwise."""
-    if pii.mode == "keep":
-        return dict(conversation)
-    try:
-        return orjson.loads(orjson.dumps(conversation))
-    except TypeError:
-        return copy.deepcopy(conversation)
 
 
 def build_document(
@@ -268,10 +293,10 @@ def build_document(
             f"conversation {conversation_id} has no valid conversationStart: "
             f"{conversation.get('conversationStart')!r}"
         )
-    doc = pii.apply(_copy_for(conversation, pii))
+    doc = pii.apply(conversation)
     doc["derived"] = build_derived(doc, pii)
     doc["pipeline"] = {
-        "indexedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "indexedAt": _iso_ms(datetime.now(UTC)),
         "runId": run_id,
         "partition": partition,
         "piiMode": pii.mode,

@@ -10,11 +10,11 @@ note are not detected.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 PiiMode = Literal["keep", "hash", "drop"]
@@ -58,6 +58,12 @@ def looks_like_contact(value: str) -> bool:
     return bool(_PHONE_RE.match(text)) and sum(ch.isdigit() for ch in text) >= 7
 
 
+@lru_cache(maxsize=65536)
+def _hmac_hex(key: bytes, value: str) -> str:
+    """Return ``hmac:`` + HMAC-SHA256 hex (cached: the same numbers recur across conversations)."""
+    return HASH_PREFIX + hmac.digest(key, value.encode("utf-8"), "sha256").hex()
+
+
 @dataclass(frozen=True)
 class PiiPolicy:
     """Decide what happens to personal data in a conversation.
@@ -88,8 +94,7 @@ class PiiPolicy:
         """
         if not self.key:
             raise ValueError("hash_value needs a PII key")
-        digest = hmac.new(self.key, value.strip().encode("utf-8"), hashlib.sha256).hexdigest()
-        return HASH_PREFIX + digest
+        return _hmac_hex(self.key, value.strip())
 
     def apply_value(self, value: Any) -> Any:
         """Return the value as the policy stores it (``None`` means drop it).
@@ -132,23 +137,39 @@ class PiiPolicy:
         return out
 
     def apply(self, conversation: dict[str, Any]) -> dict[str, Any]:
-        """Handle the PII of a conversation in place and return it.
+        """Return the conversation with its PII handled, leaving the input untouched.
 
-        :param conversation: a conversation dict the caller owns (it is modified).
+        Only the participant and session dicts on the way to a PII field are copied; segments, metrics
+        and the rest are shared with the input (copy on write).
+
+        :param conversation: the Genesys conversation.
         """
+        out = dict(conversation)
         if self.mode == "keep":
-            return conversation
+            return out
         participants = conversation.get("participants")
-        for participant in participants if isinstance(participants, list) else []:
+        if not isinstance(participants, list):
+            return out
+        new_participants: list[Any] = []
+        for participant in participants:
             if not isinstance(participant, dict):
+                new_participants.append(participant)
                 continue
+            participant = dict(participant)
             if participant.get("purpose") not in NON_PERSON_PURPOSES:
                 self._apply_fields(participant, PARTICIPANT_PII_FIELDS)
             attributes = participant.get("attributes")
             if isinstance(attributes, Mapping):
                 participant["attributes"] = self.apply_attributes(attributes)
             sessions = participant.get("sessions")
-            for session in sessions if isinstance(sessions, list) else []:
-                if isinstance(session, dict):
-                    self._apply_fields(session, SESSION_PII_FIELDS)
-        return conversation
+            if isinstance(sessions, list):
+                new_sessions: list[Any] = []
+                for session in sessions:
+                    if isinstance(session, dict):
+                        session = dict(session)
+                        self._apply_fields(session, SESSION_PII_FIELDS)
+                    new_sessions.append(session)
+                participant["sessions"] = new_sessions
+            new_participants.append(participant)
+        out["participants"] = new_participants
+        return out
