@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from include.genesys_simulator.timeline import MAX_DURATION_MS
 from include.genesys_simulator.volume import DAY_MS, DayVolume, day_count, day_of_ms, ms_of
 
 Json = dict[str, Any]
-NEVER_MS = 1 << 62  # "now" for intervals whose conversations have all ended
+NEVER_MS = 1 << 62
+ENDS_CHUNK = 2048  # "now" for intervals whose conversations have all ended
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Dataset:
         self._lock = threading.Lock()
         self._days: dict[date, DayVolume] = {}
         self._early = _Lru(512)
+        self._ends = _Lru(2048)  # chunks of conversationEnd values (8 bytes per conversation)
         self._materialized = _Lru(32)
 
     # -- volume --------------------------------------------------------------------------------
@@ -105,7 +108,13 @@ class Dataset:
         def scan() -> list[int]:
             lo = dv.first_at_or_after(t - MAX_DURATION_MS)
             hi = dv.first_at_or_after(t)
-            return [i for i in range(lo, hi) if end_of(dv, i) > t]
+            out: list[int] = []
+            for chunk in range(lo // ENDS_CHUNK, (hi - 1) // ENDS_CHUNK + 1 if hi > lo else lo // ENDS_CHUNK):
+                ends = self._chunk_ends(dv, chunk)
+                base = chunk * ENDS_CHUNK
+                first, last = max(lo, base), min(hi, base + len(ends))
+                out.extend(i for i in range(first, last) if ends[i - base] > t)
+            return out
 
         with self._lock:
             cached = self._early.get((dv.day, dv.count, t))
@@ -115,6 +124,19 @@ class Dataset:
         with self._lock:
             self._early.get_or((dv.day, dv.count, t), lambda: result)
         return result
+
+    def _chunk_ends(self, dv: DayVolume, chunk: int) -> array:
+        """Return the conversationEnd (ms) of a chunk of a day's indices, computed once and cached."""
+        key = (dv.day, dv.count, chunk)
+        with self._lock:
+            cached = self._ends.get(key)
+        if cached is not None:
+            return cached
+        first = chunk * ENDS_CHUNK
+        ends = array("q", (end_of(dv, i) for i in range(first, min(dv.count, first + ENDS_CHUNK))))
+        with self._lock:
+            self._ends.get_or(key, lambda: ends)
+        return ends
 
     def effective_now(self, start_ms: int, end_ms: int) -> int:
         """Return now, or NEVER_MS when every conversation the interval can match has ended."""

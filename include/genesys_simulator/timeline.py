@@ -99,7 +99,7 @@ class Skeleton:
             self.talk = _clip(rng.lognormal(6 * MINUTE, 0.6), 1 * MINUTE, 45 * MINUTE)
             self.acw = _clip(rng.lognormal(30 * SECOND, 0.6), 5 * SECOND, 10 * MINUTE)
             if self.scenario == "transferred":
-                self.wait2 = _clip(rng.lognormal(20 * MINUTE, 0.8), 1 * MINUTE, 50 * MINUTE)
+                self.wait2 = _clip(rng.lognormal(20 * MINUTE, 0.8), 1 * MINUTE, 40 * MINUTE)
                 self.alert2 = min(rng.randint(5 * SECOND, 30 * SECOND), self.wait2 // 2)
                 self.talk2 = _clip(rng.lognormal(5 * MINUTE, 0.6), 1 * MINUTE, 20 * MINUTE)
                 self.acw2 = _clip(rng.lognormal(30 * SECOND, 0.6), 5 * SECOND, 10 * MINUTE)

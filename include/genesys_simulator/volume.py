@@ -88,8 +88,14 @@ class DayVolume:
 
     def start_of(self, i: int) -> int:
         """Return the conversationStart (epoch ms) of conversation i of the day."""
-        p = (i + uniform_at(derive(self.key, i), 1)) / self.count
-        return self.start_ms + inverse_cdf_ms(p)
+        h = (self.key + i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        h = ((h ^ (h >> 32)) * 0xD6E8FEB86659FD93) & 0xFFFFFFFFFFFFFFFF
+        h = ((h ^ (h >> 32)) * 0xD6E8FEB86659FD93) & 0xFFFFFFFFFFFFFFFF
+        p = (i + (h ^ (h >> 32)) * 5.421010862427522e-20) / self.count
+        b = bisect_right(CDF, p) - 1
+        lo = CDF[b]
+        offset = int((b + (p - lo) / (CDF[b + 1] - lo)) * BIN_MS)
+        return self.start_ms + (offset if offset < DAY_MS else DAY_MS - 1)
 
     def first_at_or_after(self, ms: int) -> int:
         """Return the smallest index whose start is >= ms (count when none)."""
