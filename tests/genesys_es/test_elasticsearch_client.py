@@ -53,6 +53,9 @@ def test_api_key_wins_over_basic_auth_and_tls_extras() -> None:
     text = describe(kwargs)
     assert "api_key" in text and SECRET_KEY not in text and SECRET_PASSWORD not in text
 
+    in_url = describe(client_kwargs(host=f"https://elastic:{SECRET_PASSWORD}@es.example:9243", extra={}))
+    assert SECRET_PASSWORD not in in_url and "es.example:9243" in in_url
+
     basic = client_kwargs(host="es", login="elastic", password=SECRET_PASSWORD, extra={})
     assert basic["basic_auth"] == ("elastic", SECRET_PASSWORD)
     assert "verify_certs" not in basic  # plain http

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -11,6 +12,7 @@ from genesys_es.serialization import OrjsonSerializer
 
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
+_USERINFO_RE = re.compile(r"://[^/@]*@")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -118,8 +120,9 @@ def describe(kwargs: dict[str, Any]) -> str:
     :param kwargs: the output of :func:`client_kwargs`.
     """
     auth = "api_key" if "api_key" in kwargs else "basic" if "basic_auth" in kwargs else "none"
+    hosts = [_USERINFO_RE.sub("://***@", url) for url in kwargs["hosts"]]
     tls = "" if "verify_certs" not in kwargs else f", verify_certs={kwargs['verify_certs']}"
-    return f"hosts={kwargs['hosts']}, auth={auth}{tls}, request_timeout={kwargs['request_timeout']}"
+    return f"hosts={hosts}, auth={auth}{tls}, request_timeout={kwargs['request_timeout']}"
 
 
 class ElasticsearchClientHook(BaseHook):
