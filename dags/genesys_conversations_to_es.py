@@ -67,11 +67,11 @@ MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallb
             "that no longer exist in Genesys.",
         ),
         "pii": Param(
-            "hash",
-            enum=["hash", "drop", "keep"],
+            "drop",
+            enum=["drop", "hash", "keep"],
             title="Personal data",
-            description="hash (keyed HMAC, joins still work; key in the Variable genesys_es_pii_key), "
-            "drop, or keep ANI/DNIS, names and addresses.",
+            description="drop (default: no personal data leaves Genesys), hash (keyed HMAC-SHA256 so joins "
+            "still work; key in the Variable genesys_es_pii_key), or keep ANI/DNIS, names and addresses.",
         ),
         "page_size": Param(100, type="integer", minimum=1, maximum=100, title="Page size"),
         "pages_per_partition": Param(
@@ -127,7 +127,7 @@ def genesys_conversations_to_es() -> None:
     ).expand(partition=partitions)
     refreshed = refresh_open_conversations(run)
     index_ready >> refreshed
-    summary = finalize_run(run, indexed, refreshed)
+    summary = finalize_run(run, indexed.output, refreshed)
     verify = GenesysElasticsearchVerifyOperator(
         task_id="verify",
         index_prefix="{{ params.index_prefix }}",

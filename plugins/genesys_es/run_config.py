@@ -27,7 +27,7 @@ class RunConfig:
     page_size: int = 100
     pages_per_partition: int = 20
     mode: Mode = "upsert"
-    pii: PiiMode = "hash"
+    pii: PiiMode = "drop"
     dry_run: bool = False
     deadletter_threshold: int = 0
     refresh_open_days: int = 3
@@ -146,7 +146,7 @@ def build_run_config(
     mode = params.get("mode") or "upsert"
     if mode not in ("upsert", "rebuild"):
         errors.append(f"mode must be 'upsert' or 'rebuild', got {mode!r}")
-    pii = params.get("pii") or "hash"
+    pii = params.get("pii") or "drop"
     if pii not in ("hash", "drop", "keep"):
         errors.append(f"pii must be 'hash', 'drop' or 'keep', got {pii!r}")
     page_size = _as_int(params, "page_size", 100, 1, 100, errors)

@@ -21,7 +21,7 @@ def test_scheduled_run_covers_its_data_interval_day() -> None:
     assert config.start == DAY_START and config.end == DAY_END
     assert (config.mode, config.pii, config.page_size, config.pages_per_partition) == (
         "upsert",
-        "hash",
+        "drop",
         100,
         20,
     )

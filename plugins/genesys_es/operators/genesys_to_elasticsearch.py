@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, Variable
+from airflow.sdk.exceptions import AirflowFailException
 
 PII_KEY_VARIABLE = "genesys_es_pii_key"
 
@@ -18,19 +19,22 @@ class PartitionFailedError(RuntimeError):
 def pii_policy_for(mode: str):
     """Return the PII policy of a run; ``hash`` reads its key from the Variable ``genesys_es_pii_key``.
 
+    A missing or short key is a configuration error: the task fails at once, without retries.
+
     :param mode: ``hash``, ``drop`` or ``keep``.
     """
     from genesys_es.pii import PiiPolicy
 
-    if mode != "hash":
-        return PiiPolicy(mode=mode)
-    key = Variable.get(PII_KEY_VARIABLE, default=None)
-    if not key:
-        raise ValueError(
+    key = Variable.get(PII_KEY_VARIABLE, default=None) if mode == "hash" else None
+    if mode == "hash" and not key:
+        raise AirflowFailException(
             f"pii=hash needs a secret key in the Airflow Variable {PII_KEY_VARIABLE!r} "
             "(at least 16 characters); set it, or choose pii=drop"
         )
-    return PiiPolicy(mode="hash", key=key.encode("utf-8"))
+    try:
+        return PiiPolicy(mode=mode, key=key.encode("utf-8") if key else None)
+    except ValueError as exc:
+        raise AirflowFailException(f"{exc} (Variable {PII_KEY_VARIABLE!r})") from None
 
 
 class GenesysToElasticsearchOperator(BaseOperator):

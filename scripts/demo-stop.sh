@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Stop what `make demo` started.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/demo_env.sh
+if [[ -f .cache/simulator.pid ]]; then kill "$(cat .cache/simulator.pid)" 2>/dev/null; rm -f .cache/simulator.pid; echo "simulator stopped"; fi
+scripts/es.sh stop

@@ -1,0 +1,12 @@
+# Environment shared by `make demo` and `scripts/airflow-ui.sh` (sourced, not run).
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ES_PORT="${ES_PORT:-9200}"
+export SIM_PORT="${SIM_PORT:-8180}"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$REPO/.cache/airflow-demo}"
+export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__GENESYS_ES__START_DATE="${AIRFLOW__GENESYS_ES__START_DATE:-$(date -u -d '3 days ago' +%F)}"
+export AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS="${AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS:-1}"
+export AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT="{\"conn_type\": \"genesys_cloud\", \"login\": \"demo-client\", \"password\": \"demo-secret\", \"extra\": {\"base_url\": \"http://127.0.0.1:$SIM_PORT\", \"requests_per_minute\": 300}}"
+export AIRFLOW_CONN_ELASTICSEARCH_DEFAULT="{\"conn_type\": \"elasticsearch\", \"host\": \"127.0.0.1\", \"port\": $ES_PORT, \"schema\": \"http\"}"
+export AIRFLOW_VAR_GENESYS_ES_PII_KEY="${AIRFLOW_VAR_GENESYS_ES_PII_KEY:-demo-pii-key-change-me-0123456789}"

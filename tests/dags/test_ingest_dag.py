@@ -1,0 +1,163 @@
+"""The ingest DAG end to end with real task code, the simulator and the real Elasticsearch node."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+DAY = date(2026, 11, 10)
+DAY_START = datetime(2026, 11, 10, tzinfo=UTC)
+DAY_END = DAY_START + timedelta(days=1)
+VOLUME = 600  # conversations on DAY: small, so a run takes seconds
+
+# The DAG reads these at parse time (no I/O): quick retries for the retry scenario.
+os.environ.setdefault("AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS", "1")
+os.environ.setdefault("AIRFLOW__GENESYS_ES__START_DATE", "2026-11-01")
+
+
+@pytest.fixture(scope="module")
+def ingest_dag():
+    """Return the parsed ingest DAG from the dags folder."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "genesys_conversations_to_es.py"))
+    assert bag.import_errors == {}
+    return bag.get_dag("genesys_conversations_to_es")
+
+
+@pytest.fixture
+def sim(simulator_factory):
+    """Return a simulator whose DAY holds VOLUME conversations."""
+    return simulator_factory(
+        conversations_per_day=VOLUME, volume_overrides={DAY: VOLUME}, rate_limit_per_minute=0
+    )
+
+
+@pytest.fixture
+def env(airflow_db, airflow_connections, sim) -> Any:
+    airflow_connections(sim.base_url)
+    return sim
+
+
+def _conf(prefix: str, **overrides: Any) -> dict[str, Any]:
+    conf = {
+        "date_from": DAY.isoformat(),
+        "date_to": DAY.isoformat(),
+        "index_prefix": prefix,
+        "pages_per_partition": 2,
+        "latency_target_p95_ms": 5000,
+        "refresh_open_days": 0,
+    }
+    conf.update(overrides)
+    return conf
+
+
+def _run(dag, conf: dict[str, Any]):
+    return dag.test(run_conf=conf, logical_date=datetime.now(UTC))
+
+
+def _task_states(dag_run) -> dict[tuple[str, int], tuple[str, int]]:
+    return {(ti.task_id, ti.map_index): (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+
+
+def _indexed_ids(es: Elasticsearch, prefix: str) -> list[str]:
+    es.indices.refresh(index=prefix)
+    resp = es.search(
+        index=prefix,
+        query={"range": {"conversationStart": {"gte": DAY_START.isoformat(), "lt": DAY_END.isoformat()}}},
+        size=10_000,
+        source=False,
+    )
+    return [hit["_id"] for hit in resp["hits"]["hits"]]
+
+
+def test_day_is_indexed_completely_once_and_rerun_changes_nothing(
+    ingest_dag, env, es: Elasticsearch, index_prefix: str
+) -> None:
+    source_ids = set(env.dataset.conversation_ids(DAY_START, DAY_END))
+    assert len(source_ids) > 100
+
+    run = _run(ingest_dag, _conf(index_prefix))
+    assert run.state == "success", _task_states(run)
+    ids = _indexed_ids(es, index_prefix)
+    assert len(ids) == len(set(ids)) == len(source_ids)
+    assert set(ids) == source_ids
+    states = _task_states(run)
+    mapped = [k for k in states if k[0] == "extract_and_index"]
+    assert len(mapped) >= 3, "the day should have been split into several partitions"
+    # Readable map index names come from the partition labels.
+    labels = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "extract_and_index"}
+    assert all(label and label.startswith("2026-11-10 ") and " p" in label for label in labels)
+
+    second = _run(ingest_dag, _conf(index_prefix))
+    assert second.state == "success"
+    again = _indexed_ids(es, index_prefix)
+    assert len(again) == len(ids) and set(again) == source_ids
+
+
+def test_partition_failing_once_is_retried_alone(
+    ingest_dag, env, es: Elasticsearch, index_prefix: str
+) -> None:
+    from genesys_es.planning import make_label
+
+    # The first partition of the day covers the whole day, pages 1-2.
+    label = make_label(DAY_START, DAY_END, 1, 2)
+    run = _run(ingest_dag, _conf(index_prefix, chaos_fail_partitions=[label]))
+    assert run.state == "success", _task_states(run)
+    tries = {
+        ti.rendered_map_index: ti.try_number
+        for ti in run.get_task_instances()
+        if ti.task_id == "extract_and_index"
+    }
+    assert tries[label] == 2
+    assert all(t == 1 for name, t in tries.items() if name != label)
+    assert set(_indexed_ids(es, index_prefix)) == set(env.dataset.conversation_ids(DAY_START, DAY_END))
+
+
+def test_rebuild_removes_documents_missing_at_the_source(
+    ingest_dag, env, es: Elasticsearch, index_prefix: str
+) -> None:
+    assert _run(ingest_dag, _conf(index_prefix)).state == "success"
+    ghost = {
+        "conversationId": "00000000-dead-beef-0000-000000000000",
+        "conversationStart": "2026-11-10T12:00:00.000Z",
+        "conversationEnd": "2026-11-10T12:05:00.000Z",
+    }
+    es.index(index=f"{index_prefix}-2026.11", id=ghost["conversationId"], document=ghost, refresh=True)
+    assert ghost["conversationId"] in _indexed_ids(es, index_prefix)
+
+    run = _run(ingest_dag, _conf(index_prefix, mode="rebuild"))
+    assert run.state == "success", _task_states(run)
+    ids = _indexed_ids(es, index_prefix)
+    assert ghost["conversationId"] not in ids
+    assert set(ids) == set(env.dataset.conversation_ids(DAY_START, DAY_END))
+
+
+def test_bad_params_fail_clearly_and_touch_nothing(
+    ingest_dag, env, es: Elasticsearch, index_prefix: str
+) -> None:
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        _run(ingest_dag, _conf(index_prefix, page_size=500))
+
+    run = _run(ingest_dag, _conf(index_prefix, date_from="2026-11-12", date_to="2026-11-10"))
+    assert run.state == "failed"
+    states = _task_states(run)
+    assert states[("resolve_run", -1)][0] == "failed"
+    assert states[("ensure_index", -1)][0] == "upstream_failed"
+    assert es.indices.get(index=f"{index_prefix}*") == {}
+
+
+def test_dry_run_plans_only(ingest_dag, env, es: Elasticsearch, index_prefix: str) -> None:
+    run = _run(ingest_dag, _conf(index_prefix, dry_run=True))
+    assert run.state == "success", _task_states(run)
+    states = _task_states(run)
+    assert states[("plan_partitions", -1)][0] == "success"
+    assert es.indices.get(index=f"{index_prefix}*") == {}
