@@ -1,4 +1,4 @@
-"""One real Airflow 3.3 per test session for the end-to-end and browser tests.
+"""Fixtures of the end-to-end and browser tests: one real Airflow 3.3 per test session.
 
 ``scripts/airflow-stack.sh`` starts PostgreSQL, migrates a fresh metadata database, creates the connections
 (to the session's Elasticsearch and simulator) and the ``genesys_api`` pool, and starts the api-server,
@@ -10,95 +10,31 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from tests.e2e.airflow_api import AirflowAPI
-
-REPO = Path(__file__).resolve().parents[2]
-STACK_SCRIPT = REPO / "scripts" / "airflow-stack.sh"
-INGEST_DAG_FILE = REPO / "dags" / "genesys_conversations_to_es.py"
-PROBE_DAG_FILE = Path(__file__).resolve().parent / "dags" / "e2e_probe.py"
-ARTIFACTS = REPO / "test-artifacts"
-
-#: Small days keep the whole e2e run within a few minutes on 2 cores.
-CONVERSATIONS_PER_DAY = int(os.environ.get("E2E_CONVERSATIONS_PER_DAY", "300"))
-
-
-def target_dag_ids() -> list[str]:
-    """Return the DAGs the e2e tests drive: the ingest DAG once it exists, else the harness's probe DAG.
-
-    ``E2E_DAGS=a,b`` chooses explicitly; ``E2E_PROBE=1`` adds the probe DAG.
-    """
-    if os.environ.get("E2E_DAGS"):
-        return [d.strip() for d in os.environ["E2E_DAGS"].split(",") if d.strip()]
-    ids = ["genesys_conversations_to_es"] if INGEST_DAG_FILE.exists() else []
-    if not ids or os.environ.get("E2E_PROBE") == "1":
-        ids.append("e2e_probe")
-    return ids
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def missing_prerequisites() -> str | None:
-    """Return why the full stack cannot run here, or None."""
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        return "PostgreSQL server not installed (run scripts/install-system-deps.sh)"
-    if not (REPO / ".venv" / "bin" / "airflow").exists():
-        return "no .venv/bin/airflow (run make venv)"
-    if os.geteuid() == 0 and not shutil.which("setpriv"):
-        return "running as root without setpriv (needed to run PostgreSQL as the postgres user)"
-    return None
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A running local Airflow."""
-
-    base_url: str
-    username: str
-    password: str
-    env_file: Path
-    dags_folder: Path
-    simulator: Any  # the in-process Genesys simulator, or None
-    ingest_dag: bool  # the repository's ingest DAG is deployed (and its simulator is running)
-
-    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow <args>`` against this stack."""
-        command = f"source {self.env_file} && airflow {' '.join(args)}"
-        return subprocess.run(
-            ["bash", "-c", command],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=clean_env(),
-            check=False,
-        )
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without the test session's own Airflow settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(extra)
-    return env
-
-
-def past_day(days_ago: int) -> str:
-    """Return the UTC day ``days_ago`` days before today as ``YYYY-MM-DD``."""
-    return (datetime.now(UTC).date() - timedelta(days=days_ago)).isoformat()
+from tests.e2e.stack import (
+    ARTIFACTS,
+    CONVERSATIONS_PER_DAY,
+    PROBE_DAG_FILE,
+    REPO,
+    STACK_SCRIPT,
+    Stack,
+    clean_env,
+    free_port,
+    missing_prerequisites,
+    target_dag_ids,
+)
+from tests.e2e.targets import Target
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +72,10 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
         pytest.skip(reason)
     state_dir = REPO / ".cache" / "airflow-e2e"
     api_port = int(os.environ.get("E2E_AIRFLOW_PORT") or free_port())
-    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    # The schedule starts today: its first interval [today, tomorrow) is due only tomorrow, so no scheduled
+    # run appears while the tests trigger and backfill past days; a run triggered from the UI form (logical
+    # date now) is not before the start date, so its tasks are created.
+    today = datetime.now(UTC).date().isoformat()
     env = clean_env(
         AIRFLOW_STACK_DIR=str(state_dir),
         AIRFLOW_STACK_PG_PORT=os.environ.get("E2E_PG_PORT", "5434"),
@@ -146,8 +85,7 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
         AIRFLOW_STACK_ES_URL=es_url,
         AIRFLOW_STACK_GENESYS_URL=e2e_simulator.base_url if e2e_simulator else "http://127.0.0.1:9",
         AIRFLOW_STACK_GENESYS_RPM="6000",
-        # No scheduled runs: the schedule starts tomorrow; the tests trigger and backfill past days.
-        AIRFLOW__GENESYS_ES__START_DATE=tomorrow,
+        AIRFLOW__GENESYS_ES__START_DATE=today,
         AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS="2",
         AIRFLOW__GENESYS_ES__MAX_ACTIVE_RUNS="3",
     )
@@ -185,7 +123,18 @@ def airflow_api(airflow_stack: Stack) -> AirflowAPI:
     return AirflowAPI(airflow_stack.base_url, airflow_stack.username, airflow_stack.password)
 
 
-def day_bounds(day: str) -> tuple[datetime, datetime]:
-    """Return the UTC start and end of a ``YYYY-MM-DD`` day."""
-    start = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
-    return start, start + timedelta(days=1)
+@pytest.fixture(scope="module", params=target_dag_ids())
+def target(request: pytest.FixtureRequest, airflow_stack: Stack, airflow_api: AirflowAPI, es: Elasticsearch):
+    """The DAG under test, deployed and unpaused, with its own index prefix."""
+    dag_id = request.param
+    if dag_id == "genesys_conversations_to_es":
+        assert airflow_stack.ingest_dag, "the ingest DAG needs the simulator"
+        mapped_task = "extract_and_index"
+    else:
+        mapped_task = "index_partition"
+    airflow_api.wait_for_dag(dag_id)
+    airflow_api.unpause(dag_id)
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    yield Target(dag_id=dag_id, mapped_task=mapped_task, prefix=prefix, stack=airflow_stack)
+    es.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")

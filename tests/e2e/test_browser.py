@@ -1,0 +1,148 @@
+"""The Airflow UI in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Log in on the SimpleAuthManager page, open the DAG, open the trigger form, fill its params, trigger, and see
+the run succeed in the UI. The screenshot of the finished run is saved in ``test-artifacts/``.
+Playwright never downloads a browser here: it launches ``/usr/bin/chromium``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.e2e.airflow_api import AirflowAPI
+from tests.e2e.stack import ARTIFACTS, Stack, past_day
+from tests.e2e.targets import (
+    PROBE_CONVERSATIONS_PER_DAY,
+    Target,
+    assert_day_matches_source,
+    assert_run_succeeded,
+)
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+UI_DAY = past_day(12)
+SCREENSHOT = ARTIFACTS / "airflow-ui-run-success.png"
+
+
+@pytest.fixture(scope="module")
+def browser_page() -> Iterator[Any]:
+    """A fresh headless Chromium page (no downloaded browser, no network beyond localhost)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed (run scripts/install-system-deps.sh)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def form_values(target: Target, prefix: str) -> tuple[dict[str, str], dict[str, int]]:
+    """Return the text/date fields and the number fields the test types into the trigger form."""
+    text = {"date_from": UI_DAY, "date_to": UI_DAY, "index_prefix": prefix}
+    if target.dag_id == "e2e_probe":
+        numbers = {"conversations_per_day": PROBE_CONVERSATIONS_PER_DAY}
+    else:
+        numbers = {"pages_per_partition": 1, "refresh_open_days": 0}
+    return text, numbers
+
+
+def test_trigger_from_the_ui_form_and_see_success(
+    browser_page: Any, airflow_stack: Stack, airflow_api: AirflowAPI, target: Target, es: Elasticsearch
+) -> None:
+    """Log in, open the DAG, fill the trigger form, trigger, and watch the run succeed."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    base = airflow_stack.base_url
+
+    # 1. The SimpleAuthManager login page.
+    page.goto(f"{base}/")
+    expect(page).to_have_url(re.compile(r"/auth/login"))
+    page.get_by_label("Username").fill(airflow_stack.username)
+    page.get_by_label("Password").fill(airflow_stack.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+    # 2. The DAG's page and its trigger form.
+    page.goto(f"{base}/dags/{target.dag_id}")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(f"Trigger Dag - {target.dag_id}")).to_be_visible()
+    expect(dialog.get_by_text("Run Parameters")).to_be_visible()
+
+    # 3. Fill the params (dates, a private index prefix, numbers), as a user would.
+    prefix = f"e2e-ui-{uuid.uuid4().hex[:8]}"
+    text, numbers = form_values(target, prefix)
+    for name, value in text.items():
+        field = dialog.locator(f"#element_{name}")
+        field.fill(value)
+        expect(field).to_have_value(value)
+    for name, value in numbers.items():
+        field = dialog.locator(f"[name=element_{name}]")
+        field.fill(str(value))
+        expect(field).to_have_value(str(value))
+
+    # The form turned into the run's configuration JSON (shown under Advanced Options).
+    dialog.get_by_role("button", name="Advanced Options").click()
+    expected_conf = {**text, **numbers}
+    conf_editor = dialog.get_by_text('"index_prefix"').first
+    expect(conf_editor).to_be_visible()
+    for name, value in expected_conf.items():
+        expect(dialog).to_contain_text(f'"{name}": {json.dumps(value)}')
+
+    # 4. Trigger: the UI opens the new run.
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url(re.compile(rf"/dags/{target.dag_id}/runs/.+"))
+    run_id = unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
+    run = airflow_api.run(target.dag_id, run_id)
+    assert run["run_type"] == "manual" and run["triggering_user_name"] == airflow_stack.username
+    for name, value in expected_conf.items():
+        assert run["conf"][name] == value, name
+
+    # 5. The run succeeds, and the UI says so.
+    run = airflow_api.wait_for_run(target.dag_id, run_id)
+    assert_run_succeeded(airflow_api, target, run)
+    page.reload()
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    expect(page.get_by_text(target.mapped_task).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d+ Task Instances$"))).to_be_visible()
+    tis = airflow_api.task_instances(target.dag_id, run_id)
+    assert tis and all(ti["state"] == "success" for ti in tis)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+    # The run did real work: the day is in Elasticsearch under the prefix typed into the form.
+    ui_target = Target(
+        dag_id=target.dag_id, mapped_task=target.mapped_task, prefix=prefix, stack=airflow_stack
+    )
+    try:
+        assert_day_matches_source(ui_target, es, UI_DAY)
+    finally:
+        es.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
+        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
