@@ -6,6 +6,9 @@ BIN=.venv/bin
 
 "$BIN/ruff" check .
 
+# PostgreSQL and Chromium for the full-stack e2e and browser tests (idempotent; skips without root).
+scripts/install-system-deps.sh
+
 if [[ -z "${ES_URL:-}" ]]; then
   export ES_PORT="${ES_PORT:-9201}"
   trap 'scripts/es.sh stop' EXIT
