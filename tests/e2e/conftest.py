@@ -90,6 +90,8 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
         AIRFLOW__GENESYS_ES__MAX_ACTIVE_RUNS="3",
     )
     started = time.monotonic()
+    # Leftovers of an interrupted session (pid files, a running PostgreSQL) are stopped first.
+    subprocess.run([str(STACK_SCRIPT), "stop"], env=env, capture_output=True, check=False)
     result = subprocess.run(
         [str(STACK_SCRIPT), "start"], env=env, capture_output=True, text=True, check=False
     )
