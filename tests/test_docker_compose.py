@@ -306,6 +306,10 @@ def test_init_job_creates_the_pool_and_is_valid_bash(services: dict) -> None:
     assert 'airflow pools set "$POOL_NAME" "$POOL_SLOTS"' in text
     for conn in ("genesys_cloud_default", "elasticsearch_default"):
         assert conn in text
+    # The pool's slots and the DAG's partitions-at-once (which divides the request budget) are one knob.
+    slots = init["environment"]["GENESYS_API_POOL_SLOTS"]
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["environment"]["AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS"] == slots, name
     # Every service that runs task code waits for init.
     for name in AIRFLOW_SERVICES:
         if name != "airflow-init":
