@@ -1,0 +1,327 @@
+"""Operators of the index maintenance DAG: maintain closed months, then verify health and latency."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from genesys_es import audit, health, latency, maintenance
+from genesys_es.audit import AuditEvent, now_iso
+from genesys_es.notifications import AUDIT_XCOM_KEY
+from genesys_es.verification import VerificationError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from elasticsearch import Elasticsearch
+
+
+def _optional_number(value: Any, name: str, *, integer: bool = False, minimum: float = 0) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", "", "none"):
+        return False
+    raise ValueError(f"{name} must be a boolean, got {value!r}")
+
+
+class _AuditingOperator(BaseOperator):
+    """Shared plumbing: Elasticsearch client, audit index, events to the log, the index, XCom."""
+
+    def __init__(
+        self,
+        *,
+        index_prefix: str = "genesys-conversations",
+        elasticsearch_conn_id: str = "elasticsearch_default",
+        audit_index: str = audit.DEFAULT_AUDIT_INDEX,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.index_prefix = index_prefix
+        self.elasticsearch_conn_id = elasticsearch_conn_id
+        self.audit_index = audit_index
+
+    def get_es(self) -> Elasticsearch:
+        """Return the Elasticsearch client from the connection."""
+        return health.get_client(self.elasticsearch_conn_id)
+
+    def _tag(self, events: list[AuditEvent], context: Context) -> None:
+        ti = context.get("ti")
+        for event in events:
+            event.dag_id = getattr(ti, "dag_id", None) or self.dag_id
+            event.run_id = getattr(ti, "run_id", None)
+            event.task_id = self.task_id
+
+    def record(self, es: Elasticsearch, events: list[AuditEvent], context: Context) -> None:
+        """Write ``events`` to the audit index and push them to XCom for the notifiers.
+
+        :param es: the client.
+        :param events: the events.
+        :param context: the task context.
+        """
+        self._tag(events, context)
+        written = audit.write(es, str(self.audit_index), events)
+        self.log.info("Wrote %d audit event(s) to %s", written, self.audit_index)
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key=AUDIT_XCOM_KEY, value=[e.to_dict() for e in events])
+
+
+class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
+    """Inventory the monthly indices, check constraints, and force-merge and restore settings of closed months.
+
+    Logs the inventory table and the plan, performs the plan (:func:`genesys_es.maintenance.execute_plan`),
+    writes one audit event per planned action to ``audit_index`` and the task log, and pushes the events to
+    XCom (key ``audit_events``) for notifiers. Fails when an action failed.
+
+    :param index_prefix: the index prefix (templated).
+    :param elasticsearch_conn_id: the ``elasticsearch`` connection.
+    :param audit_index: the audit index (templated).
+    :param max_shards: most shard copies an index may have to be acted on (templated).
+    :param max_index_size_gb: primary size above which an index is skipped for archiving (templated; None: no limit).
+    :param disk_watermark: ``low``, ``high`` or ``flood_stage``: skip when a node is at or above it (templated).
+    :param closed_after_days: days into the next month before a month is closed (templated).
+    :param target_replicas: replicas for closed months; None: the index template's (templated).
+    :param target_refresh_interval: refresh interval for closed months; None: the template's (templated).
+    :param dry_run: plan and audit only (templated).
+    :param merge_timeout_s: client timeout of one force-merge.
+    """
+
+    template_fields: Sequence[str] = (
+        "index_prefix",
+        "audit_index",
+        "max_shards",
+        "max_index_size_gb",
+        "disk_watermark",
+        "closed_after_days",
+        "target_replicas",
+        "target_refresh_interval",
+        "dry_run",
+    )
+    ui_color = "#c9b3e6"
+
+    def __init__(
+        self,
+        *,
+        max_shards: Any = 10,
+        max_index_size_gb: Any = 50,
+        disk_watermark: str = "high",
+        closed_after_days: Any = 2,
+        target_replicas: Any = None,
+        target_refresh_interval: str | None = None,
+        dry_run: Any = False,
+        merge_timeout_s: float = 3600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_shards = max_shards
+        self.max_index_size_gb = max_index_size_gb
+        self.disk_watermark = disk_watermark
+        self.closed_after_days = closed_after_days
+        self.target_replicas = target_replicas
+        self.target_refresh_interval = target_refresh_interval
+        self.dry_run = dry_run
+        self.merge_timeout_s = merge_timeout_s
+
+    def constraints(self) -> maintenance.Constraints:
+        """Return the validated constraints from the (rendered) arguments."""
+        size_gb = _optional_number(self.max_index_size_gb, "max_index_size_gb")
+        return maintenance.Constraints(
+            max_shards=_optional_number(self.max_shards, "max_shards", integer=True, minimum=1) or 10,
+            max_size_bytes=None if size_gb is None else int(size_gb * 1024**3),
+            disk_watermark=str(self.disk_watermark),
+            closed_after_days=_optional_number(self.closed_after_days, "closed_after_days", integer=True)
+            or 0,
+        )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Inventory, plan, act, audit; return counts of actions by status."""
+        from genesys_es.index_setup import active_writer_indices, validate_prefix
+
+        prefix = validate_prefix(str(self.index_prefix))
+        constraints = self.constraints()
+        dry_run = _bool(self.dry_run, "dry_run")
+        replicas = _optional_number(self.target_replicas, "target_replicas", integer=True)
+        refresh = (
+            None if self.target_refresh_interval in (None, "", "None") else str(self.target_refresh_interval)
+        )
+        es = self.get_es()
+
+        infos = maintenance.inventory(es, prefix)
+        self.log.info("Inventory of %s-*:\n%s", prefix, maintenance.format_inventory(infos))
+        disk = maintenance.disk_usage(es, constraints.disk_watermark)
+        for node in disk.nodes:
+            self.log.info(
+                "Disk on %s: %.1f%% used (%s watermark %s)",
+                node["name"],
+                100 * (node["total_bytes"] - node["available_bytes"]) / max(1, node["total_bytes"]),
+                disk.watermark,
+                disk.setting,
+            )
+        targets = maintenance.target_settings(es, prefix)
+        if replicas is not None:
+            targets["replicas"] = replicas
+        if refresh is not None:
+            targets["refresh_interval"] = refresh
+        plan = maintenance.plan_actions(
+            infos,
+            now=datetime.now(UTC),
+            active_writers=active_writer_indices(es, prefix),
+            constraints=constraints,
+            disk=disk,
+            target_replicas=int(targets["replicas"]),
+            target_refresh_interval=targets["refresh_interval"],
+        )
+        if dry_run:
+            for action in plan:
+                if action.status == "todo":
+                    action.status, action.reason = "skipped", f"dry run: would do {action.reason}"
+        self.log.info("Plan (targets %s):\n%s", targets, maintenance.format_plan(plan))
+
+        events = maintenance.execute_plan(
+            es,
+            prefix,
+            plan,
+            is_writing=lambda index: index in active_writer_indices(es, prefix),
+            merge_timeout_s=self.merge_timeout_s,
+            on_event=lambda event: self.log.info("AUDIT %s", event.line()),
+        )
+        self.record(es, events, context)
+        counts = Counter(e.status for e in events)
+        summary = {
+            "indices": len(infos),
+            "events": len(events),
+            "by_status": dict(counts),
+            "merged": sorted(
+                {e.index for e in events if e.action == "force_merge" and e.status == "success"}
+            ),
+            "dry_run": dry_run,
+        }
+        if counts.get("failed"):
+            failed = [e.line() for e in events if e.status == "failed"]
+            raise RuntimeError(f"{len(failed)} maintenance action(s) failed: " + " | ".join(failed))
+        return summary
+
+
+class ElasticsearchIndexVerifyOperator(_AuditingOperator):
+    """Check the read alias's health and query latency after maintenance; audit both; fail with the numbers.
+
+    :param index_prefix: the index prefix; the read alias has the same name (templated).
+    :param elasticsearch_conn_id: the ``elasticsearch`` connection.
+    :param audit_index: the audit index (templated).
+    :param health_target: ``yellow`` or ``green`` (templated).
+    :param latency_target_p95_ms: client-side p95 target in ms; None skips the probes (templated).
+    :param latency_runs: measured runs per probe (templated).
+    :param latency_warmup: unmeasured runs per probe (templated).
+    :param probes_path: folder of probe JSON files (default ``include/latency_probes``).
+    """
+
+    template_fields: Sequence[str] = (
+        "index_prefix",
+        "audit_index",
+        "health_target",
+        "latency_target_p95_ms",
+        "latency_runs",
+        "latency_warmup",
+    )
+    ui_color = "#9fd5a8"
+
+    def __init__(
+        self,
+        *,
+        health_target: str = "yellow",
+        latency_target_p95_ms: Any = None,
+        latency_runs: Any = 20,
+        latency_warmup: Any = 3,
+        probes_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.health_target = health_target
+        self.latency_target_p95_ms = latency_target_p95_ms
+        self.latency_runs = latency_runs
+        self.latency_warmup = latency_warmup
+        self.probes_path = probes_path
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Run the checks, audit them, and return the numbers (or raise VerificationError)."""
+        alias = str(self.index_prefix)
+        target_status = health.validate_target_status(str(self.health_target))
+        target = _optional_number(self.latency_target_p95_ms, "latency_target_p95_ms")
+        runs = _optional_number(self.latency_runs, "latency_runs", integer=True, minimum=1) or 1
+        warmup = _optional_number(self.latency_warmup, "latency_warmup", integer=True) or 0
+        es = self.get_es()
+        events: list[AuditEvent] = []
+        failures: list[str] = []
+
+        started = now_iso()
+        state = health.check_health(es, alias, target_status)
+        events.append(
+            AuditEvent(
+                started,
+                alias,
+                "verify_health",
+                "success" if state.ok else "failed",
+                after={"status": state.status, "indices": len(state.indices)},
+                reason=state.message(),
+            )
+        )
+        if not state.ok:
+            failures.append(state.message())
+
+        result: dict[str, Any] = {"index": alias, "health": state.status, "latency": None}
+        if target is not None:
+            started = now_iso()
+            probes = latency.load_probes(self.probes_path)
+            report = latency.run_probes(es, alias, probes, runs=runs, warmup=warmup)
+            self.log.info("Latency (%d runs after %d warm-up):\n%s", runs, warmup, report.table())
+            numbers = {
+                "p50_ms": round(report.client_p50_ms, 1),
+                "p95_ms": round(report.client_p95_ms, 1),
+                "max_ms": round(report.client_max_ms, 1),
+                "took_p95_ms": round(report.took_p95_ms, 1),
+                "target_p95_ms": target,
+            }
+            ok = report.meets(target)
+            reason = (
+                f"p95 {numbers['p95_ms']} ms {'<=' if ok else 'exceeds'} target {target} ms "
+                f"(p50 {numbers['p50_ms']} ms, max {numbers['max_ms']} ms, server took p95 {numbers['took_p95_ms']} ms)"
+            )
+            duration = sum(p.client_p50_ms for p in report.probes) * (runs + warmup) / 1000
+            events.append(
+                AuditEvent(
+                    started,
+                    alias,
+                    "verify_latency",
+                    "success" if ok else "failed",
+                    round(duration, 3),
+                    after=numbers,
+                    reason=reason,
+                )
+            )
+            result["latency"] = numbers
+            if not ok:
+                failures.append(f"query latency {reason}")
+        for event in events:
+            self.log.info("AUDIT %s", event.line())
+        self.record(es, events, context)
+        if failures:
+            raise VerificationError("verification after maintenance failed: " + " || ".join(failures))
+        return result
