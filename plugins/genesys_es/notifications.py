@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 AUDIT_XCOM_KEY = "audit_events"
 
 
+class AuditWebhookError(RuntimeError):
+    """Raised when the audit webhook cannot be reached or refuses the events (never names the URL)."""
+
+
 def audit_events_from_context(context: Context, key: str = AUDIT_XCOM_KEY) -> list[AuditEvent]:
     """Return the audit events the context's task pushed to XCom (empty when none).
 
@@ -147,14 +151,20 @@ class AuditWebhookNotifier(AuditNotifier):
         if endpoint:
             url = url.rstrip("/") + "/" + endpoint.lstrip("/")
         auth = (conn.login, conn.password or "") if conn.login else None
-        response = httpx.post(
-            url,
-            json=self.payload(events, context),
-            headers=dict(extra.get("headers") or {}),
-            auth=auth,
-            timeout=self.timeout,
-        )
-        response.raise_for_status()
+        try:
+            response = httpx.post(
+                url,
+                json=self.payload(events, context),
+                headers=dict(extra.get("headers") or {}),
+                auth=auth,
+                timeout=self.timeout,
+            )
+        except httpx.HTTPError as exc:  # the message would name the URL, a secret for chat webhooks
+            raise AuditWebhookError(
+                f"audit webhook {self.http_conn_id} unreachable: {type(exc).__name__}"
+            ) from None
+        if response.status_code >= 400:
+            raise AuditWebhookError(f"audit webhook {self.http_conn_id} answered HTTP {response.status_code}")
         self.log.info(
             "Sent %d audit event(s) to %s (HTTP %s)", len(events), self.http_conn_id, response.status_code
         )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from genesys_es.audit import AuditEvent, now_iso
-from genesys_es.notifications import AUDIT_XCOM_KEY, AuditNotifier, AuditWebhookNotifier
+from genesys_es.notifications import AUDIT_XCOM_KEY, AuditNotifier, AuditWebhookError, AuditWebhookNotifier
 
 
 class TaskInstanceStub:
@@ -104,7 +104,8 @@ def test_webhook_posts_json_and_chat_text(receiver, monkeypatch: pytest.MonkeyPa
         and "idx-2024.03 force_merge success" in body["text"]
     )
     assert "idx-2026.11" not in body["text"]
-    with pytest.raises(Exception, match="500"):
+    with pytest.raises(AuditWebhookError, match="audit_broken_test answered HTTP 500") as excinfo:
         AuditWebhookNotifier("audit_broken_test").send(events(), context(events()))
+    assert "127.0.0.1" not in str(excinfo.value)
     with pytest.raises(ValueError, match="payload_format"):
         AuditWebhookNotifier("x", payload_format="xml")
