@@ -1,0 +1,204 @@
+"""Run the real pipeline over one simulator day: plan, then one forked process per partition task.
+
+This mirrors how Airflow runs the mapped ``extract_and_index`` task: every partition is a separate task
+process (Airflow's task runner forks one per try) executing ``GenesysToElasticsearchOperator.execute``, at most
+``workers`` at once (the DAG's ``max_active_tis_per_dag`` = ``max_active_partitions``, default 4) and each
+with ``budget_parts = workers`` so the partitions share the connection's request budget as in the DAG.
+Running the DAG itself with ``dag.test()`` would run mapped tasks one after the other in one process, which
+neither shows the parallelism of a real deployment nor gives a per-task memory figure.
+
+Each task process reports its operator summary, its RSS when it started and its peak RSS (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from bench.common import DAY, DAY_END, DAY_START
+
+
+@dataclass
+class PipelineRun:
+    """The outcome of one end-to-end run."""
+
+    conversations: int
+    partitions: int
+    indexed: int
+    seconds: float
+    plan_seconds: float
+    api_requests: int
+    api_retries: int
+    peak_rss_mb: float
+    start_rss_mb: float
+    task_seconds_max: float
+    summaries: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def docs_per_s(self) -> float:
+        """Return indexed documents per wall-clock second, planning included."""
+        return self.indexed / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly summary (no per-partition detail)."""
+        return {
+            "conversations": self.conversations,
+            "partitions": self.partitions,
+            "indexed": self.indexed,
+            "seconds": round(self.seconds, 2),
+            "plan_seconds": round(self.plan_seconds, 2),
+            "docs_per_s": round(self.docs_per_s, 1),
+            "api_requests": self.api_requests,
+            "api_retries": self.api_retries,
+            "peak_rss_mb_per_task": round(self.peak_rss_mb, 1),
+            "start_rss_mb_per_task": round(self.start_rss_mb, 1),
+            "peak_growth_mb_per_task": round(self.peak_rss_mb - self.start_rss_mb, 1),
+            "slowest_task_seconds": round(self.task_seconds_max, 2),
+        }
+
+
+def _rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _task(conn, partition: dict[str, Any], run_config: dict[str, Any], workers: int, map_index: int) -> None:
+    """Body of one partition task process: execute the operator and send back summary and memory."""
+    try:
+        from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
+
+        start_rss = _rss_mb()
+        began = time.perf_counter()
+        op = GenesysToElasticsearchOperator(
+            task_id="extract_and_index",
+            partition=partition,
+            run_config=run_config,
+            budget_parts=workers,
+        )
+        ti = SimpleNamespace(try_number=1, map_index=map_index)
+        summary = op.execute({"ti": ti, "run_id": "bench__run"})
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        conn.send(
+            {
+                "summary": summary,
+                "start_rss_mb": start_rss,
+                "peak_rss_mb": peak,
+                "task_seconds": time.perf_counter() - began,
+            }
+        )
+    except BaseException as exc:
+        conn.send({"error": f"{type(exc).__name__}: {exc}"})
+        raise
+    finally:
+        conn.close()
+
+
+def plan(page_size: int = 100, pages_per_partition: int = 20) -> list[dict[str, Any]]:
+    """Plan the benchmark day like the DAG's ``plan_partitions`` task (in a child, to keep the parent clean)."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_plan_task, args=(child, page_size, pages_per_partition))
+    proc.start()
+    child.close()
+    result = parent.recv()
+    proc.join()
+    if isinstance(result, str):
+        raise RuntimeError(f"planning failed: {result}")
+    return result
+
+
+def _plan_task(conn, page_size: int, pages_per_partition: int) -> None:
+    try:
+        from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+        from genesys_es.planning import plan_partitions
+
+        with GenesysCloudHook() as hook:
+            parts = plan_partitions(
+                DAY_START, DAY_END, hook.count, page_size=page_size, pages_per_partition=pages_per_partition
+            )
+            conn.send([p.to_xcom() for p in parts])
+    except BaseException as exc:
+        conn.send(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        conn.close()
+
+
+def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRun:
+    """Plan and index the benchmark day with up to ``workers`` partition task processes at once.
+
+    Connections must already be set (:func:`bench.common.set_connections`) and the index prepared.
+
+    :param prefix: the index prefix.
+    :param workers: partition tasks running at once.
+    :param pii: the run's PII mode.
+    """
+    # Import the operator's modules before forking, as Airflow's workers have them loaded.
+    import genesys_es.bulk
+    import genesys_es.documents
+    import genesys_es.hooks.elasticsearch_client
+    import genesys_es.hooks.genesys_cloud
+    import genesys_es.ingest
+    import genesys_es.operators.genesys_to_elasticsearch  # noqa: F401
+    from genesys_es.run_config import build_run_config
+
+    config = build_run_config(
+        {"date_from": DAY.isoformat(), "date_to": DAY.isoformat(), "index_prefix": prefix, "pii": pii},
+        None,
+        None,
+    ).to_xcom()
+    started = time.perf_counter()
+    partitions = plan()
+    plan_seconds = time.perf_counter() - started
+    ctx = multiprocessing.get_context("fork")
+    queue = list(enumerate(partitions))
+    running: list[tuple[Any, Any, dict[str, Any]]] = []
+    results: list[dict[str, Any]] = []
+    while queue or running:
+        while queue and len(running) < workers:
+            index, part = queue.pop(0)
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_task, args=(child, part, config, workers, index))
+            proc.start()
+            child.close()
+            running.append((proc, parent, part))
+        ready = multiprocessing.connection.wait([r[1] for r in running])
+        for proc, conn, part in [r for r in running if r[1] in ready]:
+            try:
+                message = conn.recv()
+            except EOFError:
+                message = {"error": f"task process died (exit code {proc.exitcode})"}
+            proc.join()
+            running.remove((proc, conn, part))
+            if "error" in message:
+                for other, _, _ in running:
+                    other.terminate()
+                raise RuntimeError(f"partition {part['label']} failed: {message['error']}")
+            results.append(message)
+    seconds = time.perf_counter() - started
+    summaries = [r["summary"] for r in results]
+    return PipelineRun(
+        conversations=sum(s["conversations"] for s in summaries),
+        partitions=len(partitions),
+        indexed=sum(s["indexed"] for s in summaries),
+        seconds=seconds,
+        plan_seconds=plan_seconds,
+        api_requests=sum(s["api_requests"] for s in summaries),
+        api_retries=sum(s["api_retries"] for s in summaries),
+        peak_rss_mb=max(r["peak_rss_mb"] for r in results),
+        start_rss_mb=max(r["start_rss_mb"] for r in results),
+        task_seconds_max=max(r["task_seconds"] for r in results),
+        summaries=summaries,
+    )
+
+
+def timestamp() -> str:
+    """Return a compact UTC timestamp for index prefixes."""
+    return datetime.now().strftime("%H%M%S")

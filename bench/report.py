@@ -1,0 +1,151 @@
+"""Turn a benchmark result into latest.json, the markdown table (latest.md) and the scale chart (scale.png)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SECTIONS = ("compare", "throttled", "scale", "search")
+
+
+def merge_previous(result: dict[str, Any], previous_path: Path) -> dict[str, Any]:
+    """Carry over sections this run skipped from the previous latest.json (each keeps its own date)."""
+    if not previous_path.exists():
+        return result
+    previous = json.loads(previous_path.read_text())
+    for section in SECTIONS:
+        if section not in result and section in previous:
+            result[section] = previous[section]
+            result.setdefault("carried_over", {})[section] = previous.get("section_dates", {}).get(
+                section, previous.get("when")
+            )
+    dates = dict(previous.get("section_dates", {}))
+    for section in SECTIONS:
+        if section in result and section not in result.get("carried_over", {}):
+            dates[section] = result["when"]
+    result["section_dates"] = dates
+    return result
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def table(result: dict[str, Any]) -> str:
+    """Return the markdown table of the headline numbers."""
+    rows: list[tuple[str, str, str]] = []
+    comp = result.get("compare")
+    if comp:
+        c, p, b = comp["ceiling_docs_per_s"], comp["pipeline_docs_per_s"], comp["baseline_docs_per_s"]
+        best = comp["ceiling_best"]
+        rows += [
+            (
+                "Raw bulk ceiling (pre-serialized)",
+                f"{_fmt(c['median'])} docs/s",
+                f"{best['threads']} threads x {best['chunk_docs']} docs; runs {c['runs']}",
+            ),
+            (
+                "Pipeline end to end, unthrottled",
+                f"{_fmt(p['median'])} docs/s",
+                f"{comp['pipeline_workers']} partition tasks at once; runs {p['runs']}",
+            ),
+            ("Naive baseline", f"{_fmt(b['median'])} docs/s", f"runs {b['runs']}"),
+            (
+                "**Pipeline / ceiling**",
+                f"**{comp['ratio_pipeline_ceiling']:.2f}**",
+                "goal >= 0.8 (issue 5: >= 0.7)",
+            ),
+            ("**Pipeline / baseline**", f"**{comp['ratio_pipeline_baseline']:.1f}x**", "goal >= 5x"),
+        ]
+    thr = result.get("throttled")
+    if thr:
+        rows.append(
+            (
+                "**Achieved / allowed request rate**",
+                f"**{thr['ratio_achieved_allowed']:.2f}**",
+                f"{_fmt(thr['achieved_requests_per_minute'], 1)} of {thr['allowed_requests_per_minute']} "
+                f"requests/min, {thr['api_retries']} retries",
+            )
+        )
+    for row in result.get("scale", []):
+        rows.append(
+            (
+                f"Day of {row['day_conversations']:,} conversations",
+                f"{_fmt(row['docs_per_s'])} docs/s",
+                f"{row['seconds']:,.0f} s, {row['partitions']} partitions, peak RSS per task "
+                f"{row['peak_rss_mb_per_task']:.0f} MB (+{row['peak_growth_mb_per_task']:.0f} MB over its start)",
+            )
+        )
+    search = result.get("search")
+    if search:
+        rows.append(
+            (
+                f"Search p50 / p95 at {search['indexed_conversations']:,} conversations",
+                f"{search['client_p50_ms']:.0f} / {search['client_p95_ms']:.0f} ms",
+                f"{len(search['probes'])} probes x {search['runs_per_probe']} runs, client-side "
+                f"(server took p95 {search['took_p95_ms']:.0f} ms)",
+            )
+        )
+    machine = result.get("machine_at_start", {})
+    header = (
+        f"Measured {result['when'][:10]} ({result['mode']} mode) on {machine.get('cpus')} CPUs shared with other "
+        f"work (load average {machine.get('load_average_1m')}), Elasticsearch {result.get('elasticsearch')}, "
+        "medians of repeated runs.\n\n"
+    )
+    lines = ["| Measure | Result | Notes |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    carried = result.get("carried_over")
+    footer = ""
+    if carried:
+        footer = "\n\nCarried over from earlier runs: " + ", ".join(
+            f"{k} ({v[:10]})" for k, v in carried.items()
+        )
+    return header + "\n".join(lines) + footer + "\n"
+
+
+def chart(result: dict[str, Any], path: Path) -> bool:
+    """Draw throughput and peak memory per task by day size; return False when there is no scale data."""
+    rows = result.get("scale")
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["day_conversations"] for r in rows]
+    labels = [f"{s // 1000:,}k" for s in sizes]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.bar(labels, [r["docs_per_s"] for r in rows], color="#4c72b0", label="pipeline")
+    comp = result.get("compare")
+    if comp:
+        ax1.axhline(comp["ceiling_docs_per_s"]["median"], color="#c44e52", ls="--", label="raw bulk ceiling")
+        ax1.axhline(comp["baseline_docs_per_s"]["median"], color="#999999", ls=":", label="naive baseline")
+    ax1.set_title("Throughput by day size")
+    ax1.set_xlabel("conversations in the day")
+    ax1.set_ylabel("documents / s (end to end)")
+    ax1.legend(loc="lower right", fontsize=8)
+    ax2.bar(labels, [r["peak_rss_mb_per_task"] for r in rows], color="#55a868", label="peak RSS")
+    ax2.bar(labels, [r["start_rss_mb_per_task"] for r in rows], color="#8172b2", label="RSS at task start")
+    ax2.set_title("Peak memory of one partition task")
+    ax2.set_xlabel("conversations in the day")
+    ax2.set_ylabel("MB")
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.suptitle(
+        f"genesys-es benchmark {result['when'][:10]} ({result['machine_at_start'].get('cpus')} CPUs)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_outputs(result: dict[str, Any], directory: Path) -> str:
+    """Write latest.json, latest.md and scale.png into ``directory``; return the markdown table."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = table(result)
+    (directory / "latest.md").write_text(md)
+    chart(result, directory / "scale.png")
+    return md

@@ -1,0 +1,232 @@
+"""``make bench``: ceiling, pipeline, naive baseline, throttled run, scale and search latency in one run.
+
+    .venv/bin/python -m bench.run [--mode quick|full] [--es-url URL] [--only compare,throttled,scale,search]
+
+Writes bench/results/latest.json, bench/results/latest.md (the table for the README) and
+bench/results/scale.png, and prints the table. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    DAY,
+    RESULTS,
+    drop_prefix,
+    es_client,
+    log,
+    machine,
+    prepare_index,
+    set_connections,
+    setup_airflow_env,
+    simulator,
+    spread,
+)
+
+MODES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "compare_conversations": 10_000,
+        "repeats": 2,
+        "threads": (1, 2, 4),
+        "chunks": (500, 2000),
+        "scale": (10_000, 30_000),
+        "throttled_minutes": 1.0,
+        "search_target": 1_000_000,
+    },
+    "full": {
+        "compare_conversations": 20_000,
+        "repeats": 3,
+        "threads": (1, 2, 4),
+        "chunks": (250, 500, 1000, 2000),
+        "scale": (10_000, 100_000, 300_000),
+        "throttled_minutes": 2.0,
+        "search_target": 1_000_000,
+    },
+}
+SECTIONS = ("compare", "throttled", "scale", "search")
+
+
+def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
+    """Parts 1-3: ceiling grid, then ceiling/pipeline/baseline interleaved ``repeats`` times (same day)."""
+    from bench.baseline import run_baseline
+    from bench.ceiling import bodies, measure_grid, pipeline_documents, post
+    from bench.pipeline import run_pipeline
+
+    n = cfg["compare_conversations"]
+    log(f"compare: building the pipeline documents of a {n:,}-conversation day")
+    documents = pipeline_documents(n)
+    mean_doc = sum(len(d) for _, d in documents) / len(documents)
+    log(f"compare: ceiling grid threads {cfg['threads']} x chunk docs {cfg['chunks']}")
+    grid = measure_grid(es_url, documents, cfg["threads"], cfg["chunks"], "bench-ceiling")
+    best = grid[0]
+    log(f"compare: best ceiling {best}")
+    chunks = bodies(documents, best["chunk_docs"])
+    ceiling, pipeline, baseline, pipeline_runs = [], [], [], []
+    es = es_client(es_url)
+    with simulator({DAY: n}) as sim:
+        set_connections(es_url, sim.base_url)
+        for r in range(cfg["repeats"]):
+            seconds = post(es_url, "bench-ceiling", chunks, best["threads"])
+            ceiling.append(len(documents) / seconds)
+            log(f"compare #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s")
+            prepare_index(es, "bench-pipeline")
+            run = run_pipeline("bench-pipeline", workers=workers)
+            if run.indexed != len(documents):
+                raise RuntimeError(f"pipeline indexed {run.indexed} of {len(documents)}")
+            pipeline.append(run.docs_per_s)
+            pipeline_runs.append(run.to_dict())
+            log(f"compare #{r + 1}: pipeline {run.docs_per_s:.0f} docs/s")
+            index = prepare_index(es, "bench-baseline")
+            base = run_baseline(es_url, sim.base_url, "bench-baseline", index)
+            baseline.append(base["docs_per_s"])
+            log(f"compare #{r + 1}: baseline {base['docs_per_s']:.0f} docs/s")
+    for prefix in ("bench-ceiling", "bench-pipeline", "bench-baseline"):
+        drop_prefix(es, prefix)
+    c, p, b = spread(ceiling), spread(pipeline), spread(baseline)
+    return {
+        "conversations": n,
+        "documents": len(documents),
+        "mean_document_bytes": round(mean_doc),
+        "ceiling_grid": grid,
+        "ceiling_best": {"threads": best["threads"], "chunk_docs": best["chunk_docs"]},
+        "ceiling_docs_per_s": c,
+        "pipeline_docs_per_s": p,
+        "baseline_docs_per_s": b,
+        "pipeline_runs": pipeline_runs,
+        "pipeline_workers": workers,
+        "ratio_pipeline_ceiling": round(p["median"] / c["median"], 3),
+        "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
+    }
+
+
+def throttled(es_url: str, minutes: float, workers: int, rpm: int = 300) -> dict[str, Any]:
+    """Part 4: the pipeline against a simulator limited to ``rpm``; achieved/allowed request rate."""
+    from bench.pipeline import run_pipeline
+
+    n = int(rpm * minutes * 100)
+    log(f"throttled: {n:,} conversations at {rpm} requests/minute (about {minutes:g} min)")
+    es = es_client(es_url)
+    with simulator({DAY: n}, rate_limit_per_minute=rpm) as sim:
+        set_connections(es_url, sim.base_url, requests_per_minute=rpm)
+        prepare_index(es, "bench-throttled")
+        run = run_pipeline("bench-throttled", workers=workers)
+    drop_prefix(es, "bench-throttled")
+    extract_seconds = run.seconds - run.plan_seconds
+    achieved = run.api_requests / extract_seconds * 60
+    result = {
+        "allowed_requests_per_minute": rpm,
+        "achieved_requests_per_minute": round(achieved, 1),
+        "ratio_achieved_allowed": round(achieved / rpm, 3),
+        "api_retries": run.api_retries,
+        **run.to_dict(),
+    }
+    hook_budget = RESULTS / "hook_budget.json"
+    if hook_budget.exists():
+        data = json.loads(hook_budget.read_text())
+        result["hook_budget_bench"] = {
+            k: data.get(k) for k in ("when", "ratio_to_allowed", "http_429_after_first_minute", "concurrency")
+        }
+    return result
+
+
+def scale(es_url: str, sizes: tuple[int, ...], workers: int) -> list[dict[str, Any]]:
+    """Part 5: one run per day size: time, docs/s, peak RSS per partition task."""
+    from bench.pipeline import run_pipeline
+
+    rows = []
+    es = es_client(es_url)
+    for n in sizes:
+        log(f"scale: {n:,} conversations")
+        with simulator({DAY: n}) as sim:
+            set_connections(es_url, sim.base_url)
+            prepare_index(es, "bench-scale")
+            run = run_pipeline("bench-scale", workers=workers)
+        if run.indexed != n:
+            raise RuntimeError(f"scale {n}: indexed {run.indexed}")
+        rows.append({"day_conversations": n, **run.to_dict()})
+        log(f"scale: {rows[-1]}")
+        drop_prefix(es, "bench-scale")
+    return rows
+
+
+def search(es_url: str, target: int, reload: bool) -> dict[str, Any]:
+    """Part 6: probe latency at ``target`` indexed conversations (corpus reused between runs)."""
+    from bench.search_latency import OUTPUT
+    from bench.search_latency import run as run_search
+
+    result = run_search(es_url, target, days=10, workers=2, reload=reload, runs=50, warmup=5)
+    OUTPUT.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def main() -> None:
+    """Run the selected sections and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=sorted(MODES), default="quick")
+    parser.add_argument("--es-url", default="http://127.0.0.1:9400")
+    parser.add_argument("--workers", type=int, default=4, help="partition tasks at once (the DAG's default)")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated of {', '.join(SECTIONS)}"
+    )
+    parser.add_argument("--scale-sizes", default=None, help="comma-separated day sizes (overrides the mode)")
+    parser.add_argument("--compare-conversations", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--throttled-minutes", type=float, default=None)
+    parser.add_argument("--search-target", type=int, default=None)
+    parser.add_argument("--search-reload", action="store_true")
+    parser.add_argument("--output-dir", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    setup_airflow_env()
+    cfg = dict(MODES[args.mode])
+    if args.scale_sizes:
+        cfg["scale"] = tuple(int(s) for s in args.scale_sizes.split(","))
+    if args.compare_conversations is not None:
+        cfg["compare_conversations"] = args.compare_conversations
+    if args.repeats is not None:
+        cfg["repeats"] = args.repeats
+    if args.throttled_minutes is not None:
+        cfg["throttled_minutes"] = args.throttled_minutes
+    if args.search_target is not None:
+        cfg["search_target"] = args.search_target
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = only - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+
+    from bench.report import merge_previous, write_outputs
+
+    result: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": args.mode,
+        "machine_at_start": machine(),
+        "elasticsearch": _es_version(args.es_url),
+        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+        "workers": args.workers,
+    }
+    if "compare" in only:
+        result["compare"] = compare(args.es_url, cfg, args.workers)
+    if "throttled" in only:
+        result["throttled"] = throttled(args.es_url, cfg["throttled_minutes"], args.workers)
+    if "scale" in only:
+        result["scale"] = scale(args.es_url, cfg["scale"], args.workers)
+    if "search" in only:
+        result["search"] = search(args.es_url, cfg["search_target"], args.search_reload)
+    result["machine_at_end"] = machine()
+    result = merge_previous(result, args.output_dir / "latest.json")
+    table = write_outputs(result, args.output_dir)
+    print(table)
+
+
+def _es_version(es_url: str) -> str:
+    """Return the node's version from the nodes API (the test node has no ``GET /``)."""
+    nodes = es_client(es_url).nodes.info(node_id="_local", filter_path="nodes.*.version")
+    return next(iter(nodes["nodes"].values()))["version"]
+
+
+if __name__ == "__main__":
+    main()
