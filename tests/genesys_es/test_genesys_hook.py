@@ -252,6 +252,25 @@ def test_get_conversations_by_id(monkeypatch, simulator):
     assert all("participants" in c for c in found)
 
 
+def test_big_day_split_under_a_small_cap_is_read_completely(monkeypatch, simulator_factory):
+    """The 250k path at 1/40 scale: the same split-and-read, with the cap scaled down the same way."""
+    big = date(2024, 3, 5)
+    start = datetime(2024, 3, 5, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    sim = simulator_factory(rate_limit_per_minute=0, volume_overrides={big: 6_250})
+    use_connection(monkeypatch, sim)
+    hook = GenesysCloudHook(max_concurrency=4)
+    partitions = plan_partitions(start, end, hook.count, page_size=50, pages_per_partition=10, cap=2_500)
+    intervals = {(p.start, p.end) for p in partitions}
+    assert len(intervals) >= 3
+    assert all(hook.count(s, e) <= 2_250 for s, e in intervals)
+    kept, pages = read_partitions(hook, partitions)
+    assert len(pages) == len(set(pages))
+    assert len(kept) == 6_250 == len(set(kept))
+    assert set(kept) == set(sim.dataset.conversation_ids(start, end))
+
+
+@pytest.mark.slow
 def test_250k_day_is_planned_under_the_cap_and_read_completely(
     monkeypatch, simulator_factory, record_property
 ):
