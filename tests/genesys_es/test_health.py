@@ -8,23 +8,18 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es import health
-from genesys_es.health import check_health, normalise_indices, validate_target_status
+from genesys_es.health import HealthResult, check_health, normalise_indices, validate_target_status
 
 CONN_ID = "genesys_es_health_test"
 
 
 @pytest.fixture
-def es_conn_id(es: Elasticsearch, es_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def es_conn_id(es_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Return an Airflow connection id (from an environment variable) that points at the test node."""
     scheme, _, hostport = es_url.partition("://")
     host, _, port = hostport.partition(":")
     conn = {"conn_type": "elasticsearch", "host": host, "port": int(port or 9200), "schema": scheme}
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
-    try:
-        import genesys_es.hooks.elasticsearch_client  # noqa: F401
-    except ImportError:  # the connection hook is built in parallel; until then build the client directly
-        monkeypatch.setattr(health, "get_client", lambda conn_id: Elasticsearch(es_url, request_timeout=60))
     yield CONN_ID
 
 
@@ -97,5 +92,5 @@ def test_result_round_trips_through_dict(es: Elasticsearch, index_prefix: str) -
     red = f"{index_prefix}-red"
     make_index(es, red, red=True)
     result = check_health(es, red, "yellow")
-    again = health.HealthResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    again = HealthResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert again == result

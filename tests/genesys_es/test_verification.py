@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch, helpers
 
 from genesys_es import verification
+from genesys_es.index_setup import conversations_template
 from genesys_es.verification import (
     VerificationError,
     find_missing_ids,
@@ -21,8 +20,6 @@ from genesys_es.verification import (
     verify_interval,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "include" / "index_templates" / "conversations.json"
 QUEUES = ["q-sales", "q-support", "q-billing"]
 WRAPUPS = ["wu-resolved", "wu-callback", "wu-escalated"]
 AGENTS = [f"agent-{n}" for n in range(5)]
@@ -32,38 +29,8 @@ __all__ = ["VerificationError"]
 
 
 def install_template(es: Elasticsearch, prefix: str) -> None:
-    """Install the project's conversation index template (or a minimal stand-in) for ``prefix``."""
-    if TEMPLATE.exists():
-        body = json.loads(TEMPLATE.read_text().replace("__PREFIX__", prefix))
-        body = {k: v for k, v in body.items() if not k.startswith("_comment")}
-    else:  # until the template lands: the fields the verification and probes use
-        body = {
-            "index_patterns": [f"{prefix}-2*"],
-            "template": {
-                "aliases": {prefix: {}},
-                "settings": {"number_of_shards": 1, "number_of_replicas": 1},
-                "mappings": {
-                    "dynamic": False,
-                    "properties": {
-                        "conversationId": {"type": "keyword"},
-                        "conversationStart": {"type": "date"},
-                        "conversationEnd": {"type": "date"},
-                        "participants": {
-                            "type": "nested",
-                            "properties": {"purpose": {"type": "keyword"}, "userId": {"type": "keyword"}},
-                        },
-                        "derived": {
-                            "properties": {
-                                k: {"type": "keyword"}
-                                for k in ("queueIds", "wrapUpCodes", "userIds", "mediaTypes")
-                            }
-                            | {"durationMs": {"type": "long"}, "searchText": {"type": "text"}},
-                        },
-                    },
-                },
-            },
-        }
-    es.indices.put_index_template(name=prefix, **body)
+    """Install the project's conversation index template (include/index_templates) for ``prefix``."""
+    es.indices.put_index_template(name=prefix, **conversations_template(prefix))
 
 
 def conversation_doc(n: int, start: datetime, rng: random.Random) -> dict[str, Any]:
