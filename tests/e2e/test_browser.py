@@ -55,7 +55,8 @@ def browser_page() -> Iterator[Any]:
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
-            page.set_default_timeout(30_000)
+            # Generous: on 2 shared cores the UI's first render can take many seconds.
+            page.set_default_timeout(90_000)
             yield page
         finally:
             browser.close()
@@ -77,6 +78,7 @@ def test_trigger_from_the_ui_form_and_see_success(
     """Log in, open the DAG, fill the trigger form, trigger, and watch the run succeed."""
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=60_000)
     page = browser_page
     base = airflow_stack.base_url
 
