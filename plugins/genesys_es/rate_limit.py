@@ -31,7 +31,9 @@ class RequestBudget:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if requests_per_minute is not None and requests_per_minute < 0:
-            raise ValueError(f"requests_per_minute must be positive (or 0 for unlimited), got {requests_per_minute}")
+            raise ValueError(
+                f"requests_per_minute must be positive (or 0 for unlimited), got {requests_per_minute}"
+            )
         if burst < 1:
             raise ValueError(f"burst must be at least 1, got {burst}")
         self.requests_per_minute = requests_per_minute or 0
