@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo es-start es-stop es-status bench clean
+.PHONY: venv test lint demo es-start es-stop es-status bench clean airflow-start airflow-stop test-e2e
 
 venv: $(STAMP)
 
@@ -37,6 +37,19 @@ es-stop:
 
 es-status:
 	scripts/es.sh status
+
+# A real local Airflow 3.3 (PostgreSQL, LocalExecutor) on http://127.0.0.1:8280, admin/admin.
+airflow-start: venv
+	scripts/install-system-deps.sh
+	scripts/airflow-stack.sh start
+
+airflow-stop:
+	scripts/airflow-stack.sh stop
+
+# Only the full-stack and browser tests (screenshot in test-artifacts/).
+test-e2e: venv
+	scripts/install-system-deps.sh
+	scripts/run-tests.sh -m e2e tests/e2e
 
 clean:
 	-scripts/es.sh stop
