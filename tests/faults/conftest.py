@@ -96,7 +96,8 @@ def dedicated_es() -> Iterator[DedicatedNode]:
         yield node
     finally:
         node.client.close()
-        node.stop()
+        if not os.environ.get("FAULTS_ES_KEEP"):  # keep it between local runs: FAULTS_ES_KEEP=1
+            node.stop()
 
 
 @pytest.fixture
@@ -176,7 +177,9 @@ def hook_recorder(monkeypatch: pytest.MonkeyPatch) -> HookRecorder:
 # --- running a partition ---------------------------------------------------------------------------
 
 
-def whole_day_partition(page_size: int = 25, start: datetime = DAY_START, end: datetime = DAY_END) -> Partition:
+def whole_day_partition(
+    page_size: int = 25, start: datetime = DAY_START, end: datetime = DAY_END
+) -> Partition:
     """Return one open-ended partition over ``[start, end)`` (reads until the first short page)."""
     return Partition(
         start=start,
@@ -203,7 +206,9 @@ def run_partition(
     from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 
     day = partition.start.date().isoformat()
-    config = build_run_config({"date_from": day, "date_to": day, "index_prefix": prefix, **params}, None, None)
+    config = build_run_config(
+        {"date_from": day, "date_to": day, "index_prefix": prefix, **params}, None, None
+    )
     operator = GenesysToElasticsearchOperator(
         task_id="extract_and_index",
         partition=partition.to_xcom(),
@@ -282,7 +287,9 @@ def assert_index_equals_source(
         assert hit["_index"] == f"{prefix}-{source[hit['_id']]['conversationStart'][:7].replace('-', '.')}"
     assert not stale, f"{len(stale)} document(s) differ from the source: {stale[:5]}"
     dead = {hit["_source"]["conversationId"] for hit in deadletter_hits(es, prefix)}
-    assert dead == set(deadlettered), f"dead letters {sorted(dead)[:5]} != expected {sorted(deadlettered)[:5]}"
+    assert dead == set(deadlettered), (
+        f"dead letters {sorted(dead)[:5]} != expected {sorted(deadlettered)[:5]}"
+    )
     return hits
 
 

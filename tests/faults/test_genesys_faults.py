@@ -76,9 +76,11 @@ def test_partition_survives_api_faults(
     # What the client says it sent is what the server saw: a reset connection never reaches the app, and
     # a request the client gave up on (read timeout) is cancelled before the server answers it.
     unanswered = faults.get("reset", 0) + faults.get("slow", 0)
-    assert wait_for(
-        lambda: summary["api_requests"] == _details_requests(sim) + unanswered, timeout=5
-    ), (summary["api_requests"], _details_requests(sim), faults)
+    assert wait_for(lambda: summary["api_requests"] == _details_requests(sim) + unanswered, timeout=5), (
+        summary["api_requests"],
+        _details_requests(sim),
+        faults,
+    )
     if revoked:
         rejected = sim.stats()["api_requests_by_status"].get("401", 0)
         assert rejected >= revoked
