@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -63,18 +62,6 @@ class Stack:
     dags_folder: Path
     simulator: Any  # the in-process Genesys simulator, or None
     ingest_dag: bool  # the repository's ingest DAG is deployed (and its simulator is running)
-
-    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow <args>`` against this stack."""
-        command = f"source {self.env_file} && airflow {' '.join(args)}"
-        return subprocess.run(
-            ["bash", "-c", command],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=clean_env(),
-            check=False,
-        )
 
 
 def clean_env(**extra: str) -> dict[str, str]:

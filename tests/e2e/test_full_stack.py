@@ -16,8 +16,9 @@ from datetime import datetime
 import pytest
 from elasticsearch import Elasticsearch
 
+from genesys_es.assets import GENESYS_API_POOL
 from tests.e2e.airflow_api import AirflowAPI
-from tests.e2e.stack import CONVERSATIONS_PER_DAY, past_day
+from tests.e2e.stack import CONVERSATIONS_PER_DAY, Stack, past_day
 from tests.e2e.targets import Target, assert_day_matches_source, assert_run_succeeded
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +26,21 @@ pytestmark = pytest.mark.e2e
 #: The day triggered by hand and the three backfilled days (all in the past, so complete at the source).
 TRIGGER_DAY = past_day(10)
 BACKFILL_DAYS = [past_day(7), past_day(6), past_day(5)]
+
+
+def test_stack_is_deployed_as_documented(airflow_stack: Stack, airflow_api: AirflowAPI) -> None:
+    """Every component is healthy; the provider, both connections and the `genesys_api` pool are in place."""
+    health = airflow_api.session.get(f"{airflow_stack.base_url}/api/v2/monitor/health", timeout=30).json()
+    for component in ("metadatabase", "scheduler", "triggerer", "dag_processor"):
+        assert health[component]["status"] == "healthy", component
+    providers = {p["package_name"] for p in airflow_api.get("/providers", limit=1000)["providers"]}
+    assert "genesys-es" in providers
+    genesys = airflow_api.get("/connections/genesys_cloud_default")
+    assert genesys["conn_type"] == "genesys_cloud" and genesys["login"] == "demo-client"
+    elasticsearch = airflow_api.get("/connections/elasticsearch_default")
+    assert elasticsearch["conn_type"] == "elasticsearch" and elasticsearch["host"] == "127.0.0.1"
+    pool = airflow_api.get(f"/pools/{GENESYS_API_POOL}")
+    assert pool["slots"] == 4
 
 
 def test_trigger_with_params_indexes_the_day(
