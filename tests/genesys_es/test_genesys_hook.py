@@ -107,7 +107,7 @@ def test_thousand_requests_use_one_token(monkeypatch, simulator):
 
 
 def test_token_expiring_mid_run_is_refreshed_before_it_fails(monkeypatch, simulator_factory):
-    sim = simulator_factory(token_ttl_seconds=2, rate_limit_per_minute=0)
+    sim = simulator_factory(token_ttl_seconds=3, rate_limit_per_minute=0)
     use_connection(monkeypatch, sim)
     hook = GenesysCloudHook(max_concurrency=2)
     deadline = time.monotonic() + 5
@@ -116,7 +116,7 @@ def test_token_expiring_mid_run_is_refreshed_before_it_fails(monkeypatch, simula
         counts.add(hook.count(DAY, NEXT))
         time.sleep(0.05)
     assert len(counts) == 1
-    assert hook.stats["token_requests"] >= 3  # 5 s of 2 s tokens
+    assert hook.stats["token_requests"] >= 2  # 5 s of 3 s tokens refreshed 0.75 s early
     assert hook.stats["reauthentications"] == 0  # refreshed ahead of expiry, never met a 401
     assert token_requests(sim) == hook.stats["token_requests"]
 

@@ -132,7 +132,7 @@ class GenesysCloudHook(BaseHook):
     :param retry_max_seconds: most seconds spent retrying one request, 429 waits included.
     :param retry_min_wait: first exponential backoff wait in seconds.
     :param retry_max_wait: largest exponential backoff wait in seconds.
-    :param token_lead_seconds: refresh the token this long before it expires (at most a tenth of its life).
+    :param token_lead_seconds: refresh the token this long before it expires (at most a quarter of its life).
     :param reauth_limit: new tokens fetched for one request after 401s before giving up (a revoked token
         costs one; a second allows for a revocation racing the first refresh).
     """
@@ -328,7 +328,7 @@ class GenesysCloudHook(BaseHook):
         except (orjson.JSONDecodeError, ValueError) as err:
             raise GenesysRetryableError(f"invalid OAuth token response: {type(err).__name__}") from None
         _mask(token.access_token)
-        lead = min(self.token_lead_seconds, token.expires_in / 10)
+        lead = min(self.token_lead_seconds, token.expires_in / 4)
         self._token = token.access_token
         self._token_refresh_at = time.monotonic() + token.expires_in - lead
         self.log.info("Fetched a Genesys Cloud OAuth token valid for %ss", int(token.expires_in))
