@@ -196,3 +196,32 @@ def machine() -> dict[str, Any]:
 def log(message: str) -> None:
     """Print a progress line with a timestamp."""
     print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def cpu_snapshot(es, sim_pid: int | None = None) -> dict[str, float]:
+    """Return CPU seconds used so far by Elasticsearch, the simulator, this process and its waited children."""
+    import resource
+
+    import psutil
+
+    stats = es.nodes.stats(node_id="_local", metric="process", filter_path="nodes.*.process.cpu")
+    es_ms = next(iter(stats["nodes"].values()))["process"]["cpu"]["total_in_millis"]
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snap = {
+        "elasticsearch": es_ms / 1000,
+        "harness": me.ru_utime + me.ru_stime,
+        "tasks": kids.ru_utime + kids.ru_stime,
+        "simulator": 0.0,
+    }
+    if sim_pid is not None:
+        times = psutil.Process(sim_pid).cpu_times()
+        snap["simulator"] = times.user + times.system
+    return snap
+
+
+def cpu_per_doc(before: dict[str, float], after: dict[str, float], docs: int) -> dict[str, float]:
+    """Return CPU milliseconds per document of each component between two snapshots."""
+    out = {k: round(1000 * (after[k] - before[k]) / docs, 3) for k in before}
+    out["total"] = round(sum(out.values()), 3)
+    return out

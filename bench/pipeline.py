@@ -131,6 +131,17 @@ def _plan_task(conn, page_size: int, pages_per_partition: int) -> None:
         conn.close()
 
 
+def warm_imports() -> None:
+    """Import the operator's modules before forking, as Airflow's workers have them loaded."""
+    import genesys_es.bulk
+    import genesys_es.documents
+    import genesys_es.hooks.elasticsearch_client
+    import genesys_es.hooks.genesys_cloud
+    import genesys_es.ingest
+    import genesys_es.operators.genesys_to_elasticsearch
+    import genesys_es.run_config  # noqa: F401
+
+
 def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRun:
     """Plan and index the benchmark day with up to ``workers`` partition task processes at once.
 
@@ -140,14 +151,9 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
     :param workers: partition tasks running at once.
     :param pii: the run's PII mode.
     """
-    # Import the operator's modules before forking, as Airflow's workers have them loaded.
-    import genesys_es.bulk
-    import genesys_es.documents
-    import genesys_es.hooks.elasticsearch_client
-    import genesys_es.hooks.genesys_cloud
-    import genesys_es.ingest
-    import genesys_es.operators.genesys_to_elasticsearch  # noqa: F401
     from genesys_es.run_config import build_run_config
+
+    warm_imports()
 
     config = build_run_config(
         {"date_from": DAY.isoformat(), "date_to": DAY.isoformat(), "index_prefix": prefix, "pii": pii},

@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--es-url", default="http://127.0.0.1:9400")
     parser.add_argument("--html", default=None)
     parser.add_argument("--pii", default="drop")
+    parser.add_argument("--cprofile", action="store_true", help="CPU view (cProfile, by own time) instead")
     args = parser.parse_args()
     setup_airflow_env()
     from pyinstrument import Profiler
@@ -65,9 +66,19 @@ def main() -> None:
         op = GenesysToElasticsearchOperator(
             task_id="extract_and_index", partition=partition.to_xcom(), run_config=config.to_xcom()
         )
+        context = {"ti": SimpleNamespace(try_number=1, map_index=0), "run_id": "bench__profile"}
+        if args.cprofile:
+            import cProfile
+            import pstats
+
+            cpu = cProfile.Profile()
+            summary = cpu.runcall(op.execute, context)
+            print(summary)
+            pstats.Stats(cpu).sort_stats("tottime").print_stats(25)
+            return
         profiler = Profiler(interval=0.001)
         profiler.start()
-        summary = op.execute({"ti": SimpleNamespace(try_number=1, map_index=0), "run_id": "bench__profile"})
+        summary = op.execute(context)
         profiler.stop()
     print(summary)
     print(profiler.output_text(unicode=False, color=False, show_all=False, timeline=False))

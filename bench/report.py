@@ -51,6 +51,19 @@ def table(result: dict[str, Any]) -> str:
                 f"{comp['pipeline_workers']} partition tasks at once; runs {p['runs']}",
             ),
             ("Naive baseline", f"{_fmt(b['median'])} docs/s", f"runs {b['runs']}"),
+        ]
+        cpu = comp.get("cpu_ms_per_doc", {}).get("pipeline")
+        if cpu:
+            rows.append(
+                (
+                    "CPU per document, pipeline run",
+                    f"{cpu['total']:.2f} ms",
+                    f"Elasticsearch {cpu['elasticsearch']:.2f}, simulator {cpu['simulator']:.2f}, "
+                    f"partition tasks {cpu['tasks'] + cpu['harness']:.2f} "
+                    f"(ceiling run: Elasticsearch {comp['cpu_ms_per_doc']['ceiling']['elasticsearch']:.2f})",
+                )
+            )
+        rows += [
             (
                 "**Pipeline / ceiling**",
                 f"**{comp['ratio_pipeline_ceiling']:.2f}**",

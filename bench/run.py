@@ -17,6 +17,8 @@ from typing import Any
 from bench.common import (
     DAY,
     RESULTS,
+    cpu_per_doc,
+    cpu_snapshot,
     drop_prefix,
     es_client,
     log,
@@ -58,6 +60,9 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     from bench.pipeline import run_pipeline
 
     n = cfg["compare_conversations"]
+    from bench.pipeline import warm_imports
+
+    warm_imports()  # so the first CPU accounting does not pay for importing Airflow
     log(f"compare: building the pipeline documents of a {n:,}-conversation day")
     documents = pipeline_documents(n)
     mean_doc = sum(len(d) for _, d in documents) / len(documents)
@@ -67,22 +72,30 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     log(f"compare: best ceiling {best}")
     chunks = bodies(documents, best["chunk_docs"])
     ceiling, pipeline, baseline, pipeline_runs = [], [], [], []
+    cpu: dict[str, list[dict[str, float]]] = {"ceiling": [], "pipeline": [], "baseline": []}
     es = es_client(es_url)
     with simulator({DAY: n}) as sim:
         set_connections(es_url, sim.base_url)
         for r in range(cfg["repeats"]):
+            pid = sim.process.pid
+            before = cpu_snapshot(es, pid)
             seconds = post(es_url, "bench-ceiling", chunks, best["threads"])
+            cpu["ceiling"].append(cpu_per_doc(before, cpu_snapshot(es, pid), len(documents)))
             ceiling.append(len(documents) / seconds)
             log(f"compare #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s")
             prepare_index(es, "bench-pipeline")
+            before = cpu_snapshot(es, pid)
             run = run_pipeline("bench-pipeline", workers=workers)
+            cpu["pipeline"].append(cpu_per_doc(before, cpu_snapshot(es, pid), len(documents)))
             if run.indexed != len(documents):
                 raise RuntimeError(f"pipeline indexed {run.indexed} of {len(documents)}")
             pipeline.append(run.docs_per_s)
             pipeline_runs.append(run.to_dict())
             log(f"compare #{r + 1}: pipeline {run.docs_per_s:.0f} docs/s")
             index = prepare_index(es, "bench-baseline")
+            before = cpu_snapshot(es, pid)
             base = run_baseline(es_url, sim.base_url, "bench-baseline", index)
+            cpu["baseline"].append(cpu_per_doc(before, cpu_snapshot(es, pid), len(documents)))
             baseline.append(base["docs_per_s"])
             log(f"compare #{r + 1}: baseline {base['docs_per_s']:.0f} docs/s")
     for prefix in ("bench-ceiling", "bench-pipeline", "bench-baseline"):
@@ -98,10 +111,18 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
         "pipeline_docs_per_s": p,
         "baseline_docs_per_s": b,
         "pipeline_runs": pipeline_runs,
+        "cpu_ms_per_doc": {k: _median_dict(v) for k, v in cpu.items()},
         "pipeline_workers": workers,
         "ratio_pipeline_ceiling": round(p["median"] / c["median"], 3),
         "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
     }
+
+
+def _median_dict(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Return the per-key median of repeated CPU accountings."""
+    import statistics
+
+    return {k: round(statistics.median(r[k] for r in rows), 3) for k in rows[0]} if rows else {}
 
 
 def throttled(es_url: str, minutes: float, workers: int, rpm: int = 300) -> dict[str, Any]:
