@@ -190,7 +190,7 @@ def bad_input_prefix(es: Elasticsearch):
     es.options(ignore_status=404).indices.delete_index_template(name=prefix)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_conversations_are_indexed_dead_lettered_or_reported(
     data: st.DataObject, es: Elasticsearch, bad_input_prefix: str
