@@ -98,7 +98,11 @@ MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallb
             DEFAULT_INDEX_PREFIX, type="string", pattern="^[a-z0-9][a-z0-9_-]*$", title="Index prefix"
         ),
         "latency_target_p95_ms": Param(
-            1000, type="number", minimum=1, title="Search latency target p95 (ms)"
+            1000,
+            type=["null", "number"],
+            minimum=1,
+            title="Search latency target p95 (ms)",
+            description="The verify task fails when the probe queries' p95 exceeds this; empty skips the probe.",
         ),
         "chaos_fail_partitions": Param(
             [],

@@ -161,3 +161,43 @@ def test_dry_run_plans_only(ingest_dag, env, es: Elasticsearch, index_prefix: st
     states = _task_states(run)
     assert states[("plan_partitions", -1)][0] == "success"
     assert es.indices.get(index=f"{index_prefix}*") == {}
+
+
+def test_conversations_indexed_while_open_are_refreshed_by_a_later_run(
+    ingest_dag, simulator_factory, airflow_db, airflow_connections, es: Elasticsearch, index_prefix: str
+) -> None:
+    # DAY is indexed at 21:00 (a run triggered by hand): conversations still running have no
+    # conversationEnd yet. (A scheduled run after midnight meets the same with those spanning midnight.)
+    seen_at = DAY_START + timedelta(hours=21)
+    sim = simulator_factory(
+        conversations_per_day=VOLUME,
+        volume_overrides={DAY: VOLUME, DAY + timedelta(days=1): VOLUME},
+        now=seen_at,
+    )
+    airflow_connections(sim.base_url)
+    first = _run(ingest_dag, _conf(index_prefix, latency_target_p95_ms=None))
+    assert first.state == "success", _task_states(first)
+    es.indices.refresh(index=index_prefix)
+    on_day = {"range": {"conversationStart": {"gte": DAY_START.isoformat(), "lt": DAY_END.isoformat()}}}
+    still_open = {"bool": {"filter": [on_day, {"term": {"derived.open": True}}]}}
+    assert es.count(index=index_prefix, query=still_open)["count"] > 0, "some should span midnight"
+    indexed_then = es.count(index=index_prefix, query=on_day)["count"]
+    assert indexed_then == len(sim.dataset.conversation_ids(DAY_START, DAY_END))
+
+    # A day later they have all ended; the next day's run refreshes them.
+    sim.set_clock(DAY_END + timedelta(days=1, minutes=5))
+    next_day = (DAY + timedelta(days=1)).isoformat()
+    second = _run(ingest_dag, _conf(index_prefix, date_from=next_day, date_to=next_day, refresh_open_days=2))
+    assert second.state == "success", _task_states(second)
+    es.indices.refresh(index=index_prefix)
+    assert es.count(index=index_prefix, query=still_open)["count"] == 0
+    truth = {c["conversationId"]: c for c in sim.dataset.conversations(DAY_START, DAY_END)}
+    assert len(truth) > indexed_then  # the rest of DAY arrived after 21:00; re-running DAY would add it
+    docs = es.search(
+        index=index_prefix,
+        query=on_day,
+        size=10_000,
+        source=["conversationId", "conversationEnd"],
+    )["hits"]["hits"]
+    assert len(docs) == indexed_then
+    assert all(hit["_source"].get("conversationEnd") == truth[hit["_id"]]["conversationEnd"] for hit in docs)
