@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -26,9 +27,24 @@ INTENTS = ("billing", "support", "sales", "cancel", "order_status", "other")
 TIERS = ("bronze", "silver", "gold", "platinum")
 
 
+@functools.lru_cache(maxsize=1024)
+def _day_prefix(day: int) -> str:
+    """Return ``YYYY-MM-DDT`` of a UTC day number since the epoch."""
+    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
+
+
+@functools.lru_cache(maxsize=16384)
 def iso(ms: int) -> str:
-    """Format epoch milliseconds as the API does: 2024-03-05T10:15:30.123Z."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    """Format epoch milliseconds as the API does: 2024-03-05T10:15:30.123Z.
+
+    Cached, with only the day formatted by ``strftime``: segment ends, next segment starts and metric
+    emit dates repeat the same instants, and this runs several times per segment.
+    """
+    seconds, milli = divmod(ms, 1000)
+    day, rest = divmod(seconds, 86400)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{_day_prefix(day)}{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
 def skeleton_of(day: DayVolume, i: int) -> Skeleton:
