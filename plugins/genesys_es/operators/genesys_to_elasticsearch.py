@@ -107,7 +107,9 @@ class GenesysToElasticsearchOperator(BaseOperator):
         )
         es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_client()
         index = monthly_index(config.index_prefix, part.start)
-        holder = f"{run_id}:{ti.map_index}:{ti.try_number}".replace("|", "_")
+        # One holder per partition, not per try: a retry takes over the lease of a killed try, so its
+        # release restores the bulk-time settings instead of waiting for the dead lease to expire.
+        holder = f"{run_id}:{ti.map_index}".replace("|", "_")
         stats = PartitionStats()
         started = time.monotonic()
         self.log.info(
