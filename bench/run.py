@@ -50,7 +50,7 @@ MODES: dict[str, dict[str, Any]] = {
         "search_target": 1_000_000,
     },
 }
-SECTIONS = ("compare", "throttled", "scale", "search")
+SECTIONS = ("compare", "latency", "throttled", "scale", "search")
 
 
 def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
@@ -114,6 +114,50 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
         "cpu_ms_per_doc": {k: _median_dict(v) for k, v in cpu.items()},
         "pipeline_workers": workers,
         "ratio_pipeline_ceiling": round(p["median"] / c["median"], 3),
+        "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
+    }
+
+
+def api_latency(es_url: str, cfg: dict[str, Any], workers: int, seconds: float) -> dict[str, Any]:
+    """Pipeline vs baseline when every API request takes ``seconds`` longer, as a remote Genesys does.
+
+    The simulator answers in milliseconds from the same machine; a real details query travels over the
+    internet and takes a few hundred milliseconds. Its ``slow`` fault with probability 1 adds that delay to
+    every API request (an ``asyncio.sleep``: no CPU).
+    """
+    import requests
+
+    from bench.baseline import run_baseline
+    from bench.pipeline import run_pipeline, warm_imports
+
+    warm_imports()
+    n = cfg["compare_conversations"]
+    es = es_client(es_url)
+    pipeline, baseline = [], []
+    with simulator({DAY: n}) as sim:
+        set_connections(es_url, sim.base_url)
+        requests.post(
+            f"{sim.base_url}/_sim/faults",
+            json={"name": "latency", "slow_probability": 1.0, "slow_seconds": seconds},
+            timeout=10,
+        ).raise_for_status()
+        for r in range(cfg["repeats"]):
+            prepare_index(es, "bench-pipeline")
+            run = run_pipeline("bench-pipeline", workers=workers)
+            pipeline.append(run.docs_per_s)
+            log(f"latency #{r + 1}: pipeline {run.docs_per_s:.0f} docs/s")
+            index = prepare_index(es, "bench-baseline")
+            base = run_baseline(es_url, sim.base_url, "bench-baseline", index)
+            baseline.append(base["docs_per_s"])
+            log(f"latency #{r + 1}: baseline {base['docs_per_s']:.0f} docs/s")
+    for prefix in ("bench-pipeline", "bench-baseline"):
+        drop_prefix(es, prefix)
+    p, b = spread(pipeline), spread(baseline)
+    return {
+        "conversations": n,
+        "api_latency_seconds": seconds,
+        "pipeline_docs_per_s": p,
+        "baseline_docs_per_s": b,
         "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
     }
 
@@ -198,6 +242,7 @@ def main() -> None:
     parser.add_argument("--compare-conversations", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--throttled-minutes", type=float, default=None)
+    parser.add_argument("--api-latency", type=float, default=0.3, help="seconds added per API request")
     parser.add_argument("--search-target", type=int, default=None)
     parser.add_argument("--search-reload", action="store_true")
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
@@ -231,6 +276,8 @@ def main() -> None:
     }
     if "compare" in only:
         result["compare"] = compare(args.es_url, cfg, args.workers)
+    if "latency" in only:
+        result["latency"] = api_latency(args.es_url, cfg, args.workers, args.api_latency)
     if "throttled" in only:
         result["throttled"] = throttled(args.es_url, cfg["throttled_minutes"], args.workers)
     if "scale" in only:
