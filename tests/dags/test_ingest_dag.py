@@ -21,9 +21,9 @@ os.environ.setdefault("AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS", "1")
 os.environ.setdefault("AIRFLOW__GENESYS_ES__START_DATE", "2026-11-01")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ingest_dag():
-    """Return the parsed ingest DAG from the dags folder."""
+    """Return the ingest DAG freshly parsed from the dags folder (dag.test() keeps a run's params)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS / "genesys_conversations_to_es.py"))
