@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("compare", "latency", "throttled", "scale", "search")
+SECTIONS = ("compare", "latency", "workers_sweep", "throttled", "scale", "search")
 
 
 def merge_previous(result: dict[str, Any], previous_path: Path) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def table(result: dict[str, Any]) -> str:
             (
                 "Raw bulk ceiling (pre-serialized)",
                 f"{_fmt(c['median'])} docs/s",
-                f"{best['threads']} threads x {best['chunk_docs']} docs; runs {c['runs']}",
+                f"{best['threads']} thread(s) x {best['chunk_docs']} docs; runs {c['runs']}",
             ),
             (
                 "Pipeline end to end, unthrottled",
@@ -90,6 +90,15 @@ def table(result: dict[str, Any]) -> str:
                 "a remote Genesys answers a details page in hundreds of ms; the local simulator in a few",
             ),
         ]
+    sweep = result.get("workers_sweep")
+    if sweep:
+        rows.append(
+            (
+                "Pipeline by partition tasks at once",
+                ", ".join(f"{r['workers']}: {_fmt(r['docs_per_s']['median'])}" for r in sweep["rows"]),
+                "docs/s, unthrottled, interleaved runs (the DAG's default is 4: `[genesys_es] max_active_partitions`)",
+            )
+        )
     thr = result.get("throttled")
     if thr:
         rows.append(
@@ -157,13 +166,18 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     ax1.set_title("Throughput by day size")
     ax1.set_xlabel("conversations in the day")
     ax1.set_ylabel("documents / s (end to end)")
-    ax1.legend(loc="lower right", fontsize=8)
+    ax1.legend(loc="center left", fontsize=8)
     ax2.bar(labels, [r["peak_rss_mb_per_task"] for r in rows], color="#55a868", label="peak RSS")
-    ax2.bar(labels, [r["start_rss_mb_per_task"] for r in rows], color="#8172b2", label="RSS at task start")
+    ax2.bar(
+        labels,
+        [r["start_rss_mb_per_task"] for r in rows],
+        color="#8172b2",
+        label="RSS at task start (forked)",
+    )
     ax2.set_title("Peak memory of one partition task")
     ax2.set_xlabel("conversations in the day")
     ax2.set_ylabel("MB")
-    ax2.legend(loc="lower right", fontsize=8)
+    ax2.legend(loc="lower center", fontsize=8, framealpha=0.9)
     fig.suptitle(
         f"genesys-es benchmark {result['when'][:10]} ({result['machine_at_start'].get('cpus')} CPUs)"
     )
@@ -181,3 +195,10 @@ def write_outputs(result: dict[str, Any], directory: Path) -> str:
     (directory / "latest.md").write_text(md)
     chart(result, directory / "scale.png")
     return md
+
+
+if __name__ == "__main__":
+    # Re-render latest.md and scale.png from latest.json: python -m bench.report
+    from bench.common import RESULTS
+
+    print(write_outputs(json.loads((RESULTS / "latest.json").read_text()), RESULTS))

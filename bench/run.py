@@ -38,7 +38,8 @@ MODES: dict[str, dict[str, Any]] = {
         "chunks": (500, 2000),
         "scale": (10_000, 30_000),
         "throttled_minutes": 1.0,
-        "search_target": 1_000_000,
+        # A corpus of at least this size is reused (e.g. the full run's million); else 100,000 are loaded.
+        "search_target": 100_000,
     },
     "full": {
         "compare_conversations": 20_000,
@@ -50,7 +51,7 @@ MODES: dict[str, dict[str, Any]] = {
         "search_target": 1_000_000,
     },
 }
-SECTIONS = ("compare", "latency", "throttled", "scale", "search")
+SECTIONS = ("compare", "latency", "workers", "throttled", "scale", "search")
 
 
 def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
@@ -159,6 +160,35 @@ def api_latency(es_url: str, cfg: dict[str, Any], workers: int, seconds: float) 
         "pipeline_docs_per_s": p,
         "baseline_docs_per_s": b,
         "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
+    }
+
+
+def workers_sweep(es_url: str, cfg: dict[str, Any], options: tuple[int, ...]) -> dict[str, Any]:
+    """The unthrottled pipeline with several partition concurrencies, interleaved ``repeats`` times."""
+    from bench.pipeline import run_pipeline, warm_imports
+
+    warm_imports()
+    n = cfg["compare_conversations"]
+    es = es_client(es_url)
+    rates: dict[int, list[float]] = {w: [] for w in options}
+    cpu: dict[int, list[dict[str, float]]] = {w: [] for w in options}
+    with simulator({DAY: n}) as sim:
+        set_connections(es_url, sim.base_url)
+        for r in range(cfg["repeats"]):
+            for w in options:
+                prepare_index(es, "bench-workers")
+                before = cpu_snapshot(es, sim.process.pid)
+                run = run_pipeline("bench-workers", workers=w)
+                cpu[w].append(cpu_per_doc(before, cpu_snapshot(es, sim.process.pid), run.indexed))
+                rates[w].append(run.docs_per_s)
+                log(f"workers #{r + 1}: {w} partition tasks {run.docs_per_s:.0f} docs/s")
+    drop_prefix(es, "bench-workers")
+    return {
+        "conversations": n,
+        "rows": [
+            {"workers": w, "docs_per_s": spread(rates[w]), "cpu_ms_per_doc": _median_dict(cpu[w])}
+            for w in options
+        ],
     }
 
 
@@ -278,6 +308,8 @@ def main() -> None:
         result["compare"] = compare(args.es_url, cfg, args.workers)
     if "latency" in only:
         result["latency"] = api_latency(args.es_url, cfg, args.workers, args.api_latency)
+    if "workers" in only:
+        result["workers_sweep"] = workers_sweep(args.es_url, cfg, (2, 4, 8))
     if "throttled" in only:
         result["throttled"] = throttled(args.es_url, cfg["throttled_minutes"], args.workers)
     if "scale" in only:
