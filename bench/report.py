@@ -161,8 +161,18 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     ax1.bar(labels, [r["docs_per_s"] for r in rows], color="#4c72b0", label="pipeline")
     comp = result.get("compare")
     if comp:
-        ax1.axhline(comp["ceiling_docs_per_s"]["median"], color="#c44e52", ls="--", label="raw bulk ceiling")
-        ax1.axhline(comp["baseline_docs_per_s"]["median"], color="#999999", ls=":", label="naive baseline")
+        ax1.axhline(
+            comp["ceiling_docs_per_s"]["median"],
+            color="#c44e52",
+            ls="--",
+            label="raw bulk ceiling (comparison day)",
+        )
+        ax1.axhline(
+            comp["baseline_docs_per_s"]["median"],
+            color="#999999",
+            ls=":",
+            label="naive baseline (comparison day)",
+        )
     ax1.set_title("Throughput by day size")
     ax1.set_xlabel("conversations in the day")
     ax1.set_ylabel("documents / s (end to end)")
