@@ -631,7 +631,8 @@ class GenesysCloudHook(BaseHook):
             for window_start, window_end in windows:
                 for page in self.iter_pages(window_start, window_end, filters=filters, concurrency=1):
                     for conversation in page.conversations:
-                        found[conversation["conversationId"]] = conversation
+                        if conversation.get("conversationId"):
+                            found[conversation["conversationId"]] = conversation
         return [found[cid] for cid in ids if cid in found]
 
     def test_connection(self) -> tuple[bool, str]:

@@ -134,7 +134,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
             for conv in page.conversations or []:
                 item = conv if isinstance(conv, dict) else conv.model_dump(by_alias=True)
                 began = item.get("conversationStart")
-                if began is None or lo <= to_iso(began) < hi:
+                if item.get("conversationId") and (began is None or lo <= to_iso(began) < hi):
                     yield str(item["conversationId"])
 
     # -- execution ------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""One conversation Genesys sends without an id is dead-lettered; the rest of its page is indexed."""
+
+from __future__ import annotations
+
+import copy
+
+import orjson
+from elasticsearch import Elasticsearch
+
+from genesys_es.bulk import BulkWriter
+from genesys_es.index_setup import deadletter_index, ensure_index_resources
+from genesys_es.ingest import PartitionStats, conversation_actions, deadletter_invalid
+from genesys_es.models import ConversationQueryResponse
+from genesys_es.pii import PiiPolicy
+from tests.genesys_es.sample_conversations import all_samples
+
+
+def test_conversation_without_id_is_dead_lettered_and_its_page_indexed(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    samples = [copy.deepcopy(c) for c in all_samples()]
+    broken = copy.deepcopy(samples[0])
+    del broken["conversationId"]
+    body = orjson.dumps({"conversations": [*samples, broken], "totalHits": len(samples) + 1})
+
+    page = ConversationQueryResponse.model_validate_json(body)
+    assert len(page.conversations) == len(samples) + 1
+
+    ensure_index_resources(es, index_prefix)
+    stats = PartitionStats()
+    actions = conversation_actions(
+        page.conversations,
+        None,
+        index_prefix=index_prefix,
+        pii=PiiPolicy(mode="drop"),
+        run_id="r1",
+        label="p1",
+        stats=stats,
+    )
+    result = BulkWriter(es, deadletter_index=deadletter_index(index_prefix)).write(actions)
+    dead = deadletter_invalid(
+        es, deadletter_index(index_prefix), stats.invalid, {"runId": "r1", "partition": "p1"}
+    )
+
+    assert result.indexed == len(samples)
+    assert dead == 1 and len(stats.invalid) == 1
+    es.indices.refresh(index=f"{index_prefix}*")
+    (letter,) = es.search(
+        index=deadletter_index(index_prefix), query={"term": {"type": "invalid_source_conversation"}}
+    )["hits"]["hits"]
+    assert "conversationId" in letter["_source"]["reason"]
+    assert orjson.loads(letter["_source"]["source"]) == broken
