@@ -117,7 +117,7 @@ class Partition:
 
 
 def make_label(start: datetime, end: datetime, first_page: int, last_page: int | None) -> str:
-    """Return a readable label such as ``2024-03-01 09:00-12:00 p1-20`` (``p21+`` when open-ended).
+    """Return a readable label such as ``2024-03-01 09:00-12:00 p1-20`` (``p7`` for one page, ``p21+`` open-ended).
 
     :param start: sub-interval start.
     :param end: sub-interval end.
@@ -132,7 +132,12 @@ def make_label(start: datetime, end: datetime, first_page: int, last_page: int |
         end_text = end.strftime(fmt)
     else:
         end_text = end.strftime(f"%Y-%m-%d {fmt}")
-    pages = f"p{first_page}+" if last_page is None else f"p{first_page}-{last_page}"
+    if last_page is None:
+        pages = f"p{first_page}+"
+    elif last_page == first_page:
+        pages = f"p{first_page}"
+    else:
+        pages = f"p{first_page}-{last_page}"
     return f"{start.strftime('%Y-%m-%d')} {start.strftime(fmt)}-{end_text} {pages}"
 
 
