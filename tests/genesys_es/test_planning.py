@@ -201,7 +201,7 @@ def test_xcom_round_trip_and_labels():
     assert open_p.label == "2024-03-01 21:00-24:00 p21+"
     assert Partition(DAY, DAY + timedelta(hours=1), 7, 7, 100, 50).label == "2024-03-01 00:00-01:00 p7"
     assert Partition.from_xcom(open_p.to_xcom()).last_page is None
-    assert make_label(DAY, DAY + timedelta(seconds=90), 1, 1) == "2024-03-01 00:00:00-00:01:30 p1-1"
+    assert make_label(DAY, DAY + timedelta(seconds=90), 1, 1) == "2024-03-01 00:00:00-00:01:30 p1"
     with pytest.raises(ValueError, match="lacks"):
         Partition.from_xcom({"start": data["start"]})
 
