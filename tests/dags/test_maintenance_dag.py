@@ -130,6 +130,7 @@ def test_maintenance_merges_closed_month_audits_and_notifies(
     second = maintenance_dag.test(run_conf=conf)
     assert second.state == "success"
     again = {i.name: i for i in inventory(es, index_prefix)}
+
     # Store size is left out: files a merge replaced are deleted in the background, shrinking it later.
     def unchanged(infos):
         return {n: {k: v for k, v in i.stats().items() if k != "size_bytes"} for n, i in infos.items()}
