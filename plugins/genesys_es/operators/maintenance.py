@@ -12,23 +12,12 @@ from airflow.sdk import BaseOperator
 from genesys_es import audit, health, latency, maintenance
 from genesys_es.audit import AuditEvent, now_iso
 from genesys_es.notifications import AUDIT_XCOM_KEY
+from genesys_es.operators.rendered import rendered_number
 from genesys_es.verification import VerificationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from elasticsearch import Elasticsearch
-
-
-def _optional_number(value: Any, name: str, *, integer: bool = False, minimum: float = 0) -> Any:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
-        return None
-    try:
-        number = int(value) if integer else float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number, got {value!r}") from exc
-    if number < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {number}")
-    return number
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -142,12 +131,15 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
 
     def constraints(self) -> maintenance.Constraints:
         """Return the validated constraints from the (rendered) arguments."""
-        size_gb = _optional_number(self.max_index_size_gb, "max_index_size_gb")
+        size_gb = rendered_number(self.max_index_size_gb, "max_index_size_gb", optional=True)
         return maintenance.Constraints(
-            max_shards=_optional_number(self.max_shards, "max_shards", integer=True, minimum=1) or 10,
+            max_shards=rendered_number(self.max_shards, "max_shards", integer=True, minimum=1, optional=True)
+            or 10,
             max_size_bytes=None if size_gb is None else int(size_gb * 1024**3),
             disk_watermark=str(self.disk_watermark),
-            closed_after_days=_optional_number(self.closed_after_days, "closed_after_days", integer=True)
+            closed_after_days=rendered_number(
+                self.closed_after_days, "closed_after_days", integer=True, optional=True
+            )
             or 0,
         )
 
@@ -158,7 +150,7 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
         prefix = validate_prefix(str(self.index_prefix))
         constraints = self.constraints()
         dry_run = _bool(self.dry_run, "dry_run")
-        replicas = _optional_number(self.target_replicas, "target_replicas", integer=True)
+        replicas = rendered_number(self.target_replicas, "target_replicas", integer=True, optional=True)
         refresh = (
             None if self.target_refresh_interval in (None, "", "None") else str(self.target_refresh_interval)
         )
@@ -264,9 +256,9 @@ class ElasticsearchIndexVerifyOperator(_AuditingOperator):
         """Run the checks, audit them, and return the numbers (or raise VerificationError)."""
         alias = str(self.index_prefix)
         target_status = health.validate_target_status(str(self.health_target))
-        target = _optional_number(self.latency_target_p95_ms, "latency_target_p95_ms")
-        runs = _optional_number(self.latency_runs, "latency_runs", integer=True, minimum=1) or 1
-        warmup = _optional_number(self.latency_warmup, "latency_warmup", integer=True) or 0
+        target = rendered_number(self.latency_target_p95_ms, "latency_target_p95_ms", optional=True)
+        runs = rendered_number(self.latency_runs, "latency_runs", integer=True, minimum=1, optional=True) or 1
+        warmup = rendered_number(self.latency_warmup, "latency_warmup", integer=True, optional=True) or 0
         es = self.get_es()
         events: list[AuditEvent] = []
         failures: list[str] = []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from genesys_es import health, latency, verification
+from genesys_es.operators.rendered import rendered_number
 from genesys_es.verification import VerificationError, to_iso
 
 if TYPE_CHECKING:
@@ -21,18 +22,6 @@ def _parse(value: Any, name: str) -> datetime:
         return datetime.fromisoformat(to_iso(value).replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from exc
-
-
-def _number(value: Any, name: str, *, minimum: float, integer: bool = False, optional: bool = False) -> Any:
-    if optional and (value is None or value == "" or str(value).lower() == "none"):
-        return None
-    try:
-        number = int(value) if integer else float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number, got {value!r}") from exc
-    if number < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {number}")
-    return number
 
 
 class GenesysElasticsearchVerifyOperator(BaseOperator):
@@ -144,12 +133,14 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         start, end = _parse(self.start, "start"), _parse(self.end, "end")
         if end <= start:
             raise ValueError(f"end ({to_iso(end)}) must be after start ({to_iso(start)})")
-        tolerance = _number(self.count_tolerance, "count_tolerance", minimum=0)
+        tolerance = rendered_number(self.count_tolerance, "count_tolerance", minimum=0)
         if tolerance >= 1:
             raise ValueError(f"count_tolerance is a fraction below 1, got {tolerance}")
-        target = _number(self.latency_target_p95_ms, "latency_target_p95_ms", minimum=0, optional=True)
-        runs = _number(self.latency_runs, "latency_runs", minimum=1, integer=True)
-        warmup = _number(self.latency_warmup, "latency_warmup", minimum=0, integer=True)
+        target = rendered_number(
+            self.latency_target_p95_ms, "latency_target_p95_ms", minimum=0, optional=True
+        )
+        runs = rendered_number(self.latency_runs, "latency_runs", minimum=1, integer=True)
+        warmup = rendered_number(self.latency_warmup, "latency_warmup", minimum=0, integer=True)
         alias = str(self.index_prefix)
         es = self.get_es()
         failures: list[str] = []
