@@ -396,6 +396,16 @@ def _start_range(start: str | datetime, end: str | datetime | None = None) -> di
     return {"range": {"conversationStart": bounds}}
 
 
+def _delete_hits(es: Elasticsearch, index_or_alias: str, hits: Iterable[dict[str, Any]], why: str) -> int:
+    """Bulk-delete the given hits, refresh when anything went, and return how many were deleted."""
+    actions = ({"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]} for hit in hits)
+    result = BulkWriter(es, deadletter_index=None).write(actions)
+    if result.deleted:
+        es.options(ignore_status=404).indices.refresh(index=index_or_alias)
+        log.info("Deleted %d documents of %s %s", result.deleted, index_or_alias, why)
+    return result.deleted
+
+
 def delete_missing(
     es: Elasticsearch, index_or_alias: str, start: str | datetime, end: str | datetime, keep_ids: set[str]
 ) -> int:
@@ -411,22 +421,32 @@ def delete_missing(
     :param keep_ids: the conversation ids that exist at the source.
     """
     query = {"bool": {"filter": [_start_range(start, end)]}}
-    actions = (
-        {"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]}
-        for hit in iter_hits(es, index_or_alias, query)
-        if hit["_id"] not in keep_ids
-    )
-    result = BulkWriter(es, deadletter_index=None).write(actions)
-    if result.deleted:
-        es.options(ignore_status=404).indices.refresh(index=index_or_alias)
-        log.info(
-            "Deleted %d documents of %s missing at the source in [%s, %s)",
-            result.deleted,
-            index_or_alias,
-            start,
-            end,
-        )
-    return result.deleted
+    hits = (hit for hit in iter_hits(es, index_or_alias, query) if hit["_id"] not in keep_ids)
+    return _delete_hits(es, index_or_alias, hits, f"missing at the source in [{start}, {end})")
+
+
+def delete_not_written_by(
+    es: Elasticsearch, index_or_alias: str, start: str | datetime, end: str | datetime, run_id: str
+) -> int:
+    """Delete documents with ``conversationStart`` in [start, end) that run ``run_id`` did not write.
+
+    After every partition of a ``rebuild`` run succeeded, each conversation still at the source carries
+    that run's id in ``pipeline.runId``; the others no longer exist there.
+
+    :param es: the Elasticsearch client.
+    :param index_or_alias: the read alias or a monthly index.
+    :param start: range start (inclusive).
+    :param end: range end (exclusive).
+    :param run_id: the rebuild run's id.
+    """
+    query = {
+        "bool": {
+            "filter": [_start_range(start, end)],
+            "must_not": [{"term": {"pipeline.runId": run_id}}],
+        }
+    }
+    hits = iter_hits(es, index_or_alias, query)
+    return _delete_hits(es, index_or_alias, hits, f"not written by {run_id} in [{start}, {end})")
 
 
 def find_open_conversations(es: Elasticsearch, alias: str, since: str | datetime) -> list[dict[str, Any]]:

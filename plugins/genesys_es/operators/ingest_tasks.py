@@ -17,9 +17,9 @@ ES_CONN_ID = "elasticsearch_default"
 
 
 def _es_client():
-    from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
+    from genesys_es.health import get_client
 
-    return ElasticsearchClientHook(elasticsearch_conn_id=ES_CONN_ID).get_client()
+    return get_client(ES_CONN_ID)
 
 
 def _config(run: dict[str, Any]):
@@ -161,7 +161,7 @@ def finalize_run(
     """Sum the partition summaries and, in rebuild mode, delete documents the source no longer has."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from genesys_es.bulk import BulkWriter, iter_hits
+    from genesys_es.bulk import delete_not_written_by
 
     config = _config(run)
     if config.dry_run:
@@ -178,28 +178,9 @@ def finalize_run(
     if config.mode == "rebuild":
         # Every partition of this run succeeded and stamped its documents with the run id: what the range
         # still holds with another run id no longer exists at the source.
-        es = _es_client()
-        query = {
-            "bool": {
-                "filter": [
-                    {
-                        "range": {
-                            "conversationStart": {
-                                "gte": config.start.isoformat(),
-                                "lt": config.end.isoformat(),
-                            }
-                        }
-                    }
-                ],
-                "must_not": [{"term": {"pipeline.runId": context["run_id"]}}],
-            }
-        }
-        actions = (
-            {"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]}
-            for hit in iter_hits(es, config.index_prefix, query)
+        deleted = delete_not_written_by(
+            _es_client(), config.index_prefix, config.start, config.end, context["run_id"]
         )
-        deleted = BulkWriter(es, deadletter_index=None).write(actions).deleted
-        es.indices.refresh(index=config.index_prefix)
         log.info("rebuild: deleted %d document(s) no longer at the source", deleted)
     summary = {
         "days": list(config.days),
