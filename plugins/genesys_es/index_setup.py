@@ -277,43 +277,29 @@ def _apply_bulk_settings(es: Elasticsearch, prefix: str, index: str, attempts: i
         if state is not None and state["_source"].get("applied"):
             return False
         current = _read_settings(es, index)
-        if state is None:
-            original = current
-            try:
-                es.create(
-                    index=windex,
-                    id=_state_id(index),
-                    refresh=True,
-                    document={
-                        "kind": "settings",
-                        "index": index,
-                        "applied": True,
-                        "original": original,
-                        "updated_at": _iso(_now()),
-                    },
-                )
-            except ConflictError:
-                continue
-        else:
-            # Current values equal to the bulk values mean a restore is still in flight: keep the saved ones.
-            original = state["_source"].get("original") if _is_bulk(current) else current
-            try:
+        # Current values equal to the bulk values mean a restore is still in flight: keep the saved ones.
+        original = state["_source"].get("original") if state is not None and _is_bulk(current) else current
+        document = {
+            "kind": "settings",
+            "index": index,
+            "applied": True,
+            "original": original,
+            "updated_at": _iso(_now()),
+        }
+        try:
+            if state is None:
+                es.create(index=windex, id=_state_id(index), refresh=True, document=document)
+            else:
                 es.index(
                     index=windex,
                     id=_state_id(index),
                     refresh=True,
                     if_seq_no=state["_seq_no"],
                     if_primary_term=state["_primary_term"],
-                    document={
-                        "kind": "settings",
-                        "index": index,
-                        "applied": True,
-                        "original": original,
-                        "updated_at": _iso(_now()),
-                    },
+                    document=document,
                 )
-            except ConflictError:
-                continue
+        except ConflictError:
+            continue
         es.indices.put_settings(index=index, settings=BULK_SETTINGS)
         log.info("Applied bulk settings to %s (saved %s)", index, original)
         return True
