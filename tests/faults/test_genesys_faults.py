@@ -36,7 +36,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "error_503_probability": 0.05,
         "error_504_probability": 0.05,
     },
-    "slow_beyond_timeout": {"slow_probability": 0.2, "slow_seconds": 1.5},
+    "slow_beyond_timeout": {"slow_probability": 0.2, "slow_seconds": 3.0},
     "connection_resets": {"reset_probability": 0.15},
     "truncated_json": {"truncate_probability": 0.15},
     "token_revoked_mid_run": {"revoke_probability": 0.08, "token_error_probability": 0.3},
@@ -54,8 +54,10 @@ def test_partition_survives_api_faults(
 ) -> None:
     sim = day_simulator(simulator_factory, VOLUME, seed=11)
     airflow_connections(sim.base_url)
-    # A short read timeout, so a slow answer (1.5 s) is a timeout; quick backoff keeps the suite fast.
-    hook_recorder.overrides = {"timeout": (2.0, 0.5), "retry_min_wait": 0.05, "retry_max_wait": 0.5}
+    # A short read timeout where slow answers (3 s) must time out; elsewhere a generous one, so a loaded
+    # machine answering late causes no retry the simulator did not inject. Quick backoff keeps it fast.
+    read_timeout = 1.0 if name == "slow_beyond_timeout" else 10.0
+    hook_recorder.overrides = {"timeout": (2.0, read_timeout), "retry_min_wait": 0.05, "retry_max_wait": 0.5}
     ensure_index_resources(es, index_prefix)
     source = source_conversations(sim)
     sim.set_faults({"name": name, **SCENARIOS[name]})
