@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,20 @@ MODES: dict[str, dict[str, Any]] = {
 SECTIONS = ("compare", "latency", "workers", "throttled", "scale", "search")
 
 
+def warm_up(es_url: str, sim_url: str, workers: int) -> None:
+    """Run the pipeline and the baseline once, unmeasured, so the simulator's page cache holds their pages."""
+    from bench.baseline import run_baseline
+    from bench.pipeline import run_pipeline
+
+    es = es_client(es_url)
+    started = time.perf_counter()
+    prepare_index(es, "bench-warmup")
+    run_pipeline("bench-warmup", workers=workers)
+    run_baseline(es_url, sim_url, "bench-warmup", prepare_index(es, "bench-warmup"))
+    drop_prefix(es, "bench-warmup")
+    log(f"warm-up: simulator page cache filled in {time.perf_counter() - started:.0f} s (not measured)")
+
+
 def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     """Parts 1-3: ceiling grid, then ceiling/pipeline/baseline interleaved ``repeats`` times (same day)."""
     from bench.baseline import run_baseline
@@ -77,6 +92,7 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     es = es_client(es_url)
     with simulator({DAY: n}) as sim:
         set_connections(es_url, sim.base_url)
+        warm_up(es_url, sim.base_url, workers)
         for r in range(cfg["repeats"]):
             pid = sim.process.pid
             before = cpu_snapshot(es, pid)
@@ -137,6 +153,7 @@ def api_latency(es_url: str, cfg: dict[str, Any], workers: int, seconds: float) 
     pipeline, baseline = [], []
     with simulator({DAY: n}) as sim:
         set_connections(es_url, sim.base_url)
+        warm_up(es_url, sim.base_url, workers)
         requests.post(
             f"{sim.base_url}/_sim/faults",
             json={"name": "latency", "slow_probability": 1.0, "slow_seconds": seconds},
@@ -174,6 +191,7 @@ def workers_sweep(es_url: str, cfg: dict[str, Any], options: tuple[int, ...]) ->
     cpu: dict[int, list[dict[str, float]]] = {w: [] for w in options}
     with simulator({DAY: n}) as sim:
         set_connections(es_url, sim.base_url)
+        warm_up(es_url, sim.base_url, max(options))
         for r in range(cfg["repeats"]):
             for w in options:
                 prepare_index(es, "bench-workers")

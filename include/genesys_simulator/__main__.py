@@ -46,6 +46,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--flat-volume", action="store_true", help="same volume every day (no weekday pattern)"
     )
+    parser.add_argument(
+        "--response-cache-mb",
+        type=int,
+        default=0,
+        help="keep up to this many MB of rendered pages of settled intervals and answer repeats from them",
+    )
+    parser.add_argument("--no-access-log", action="store_true", help="do not log every request (benchmarks)")
     return parser.parse_args(argv)
 
 
@@ -64,6 +71,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         max_interval_days=args.max_interval_days,
         job_fulfill_seconds=args.job_fulfill_seconds,
         weekday_volume=not args.flat_volume,
+        response_cache_mb=args.response_cache_mb,
     )
 
 
@@ -71,7 +79,16 @@ def main(argv: list[str] | None = None) -> None:
     """Serve the simulator until interrupted."""
     args = parse_args(argv)
     state = SimulatorState(config_from_args(args))
-    uvicorn.run(create_app(state), host=args.host, port=args.port, log_level="info", lifespan="off")
+    if args.response_cache_mb < 0:
+        raise SystemExit("--response-cache-mb must not be negative")
+    uvicorn.run(
+        create_app(state),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        lifespan="off",
+        access_log=not args.no_access_log,
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from include.genesys_simulator.errors import ApiError, not_found, too_many_reque
 from include.genesys_simulator.faults import FaultInjector, FaultMiddleware
 from include.genesys_simulator.faults_profile import FaultProfile
 from include.genesys_simulator.jobs import JobStore
-from include.genesys_simulator.query import details_query
+from include.genesys_simulator.page_cache import PageCache, RenderedPage
+from include.genesys_simulator.query import details_answer
 from include.genesys_simulator.ratelimit import RateLimiter
 from include.genesys_simulator.stats import Stats
 
@@ -57,12 +58,14 @@ class SimulatorState:
         self.jobs = JobStore(
             self.dataset, config.seed, config.job_fulfill_seconds, config.job_data_lag_seconds
         )
+        self.pages = PageCache(config.response_cache_mb * 2**20)
 
     def reset(self) -> None:
         """Forget tokens, rate-limit windows, jobs and counters; restart fault numbering."""
         self.tokens.clear()
         self.limiter.clear()
         self.jobs.clear()
+        self.pages.clear()
         self.stats.reset()
         self.injector.set_profile(self.injector.profile)
 
@@ -78,11 +81,24 @@ class SimulatorState:
 
     def set_clock(self, now: datetime | None = None, advance_seconds: float | None = None) -> datetime:
         """Freeze the clock at now (None = real clock) and/or advance it."""
+        self.pages.clear()  # a page is final only while the clock does not move back
         if now is not None or advance_seconds is None:
             self.clock.set(now)
         if advance_seconds:
             self.clock.advance(advance_seconds)
         return self.clock.now()
+
+    def details(self, raw: bytes) -> Json | RenderedPage:
+        """Answer a details query, from the page cache when the same settled page was asked before."""
+        cached = self.pages.get(raw)
+        if cached is not None:
+            return cached
+        payload, final = details_answer(self.dataset, raw, self.config.max_interval_days)
+        if not (final and self.pages.enabled):
+            return payload
+        page = RenderedPage(orjson.dumps(payload), len(payload.get("conversations", ())))
+        self.pages.put(raw, page)
+        return page
 
     def clock_info(self) -> Json:
         """Return the clock state."""
@@ -160,13 +176,17 @@ def create_app(state: SimulatorState) -> FaultMiddleware:
                 raise too_many_requests(reset)
             raw = await request.body()
             payload = await run_in_threadpool(handler, raw)
-            if isinstance(payload, dict) and "conversations" in payload:
-                state.stats.add("conversations_returned", len(payload["conversations"]))
-            response = (
-                Response(status_code=204, headers=headers)
-                if payload is None
-                else _json(payload, status, headers)
-            )
+            if isinstance(payload, RenderedPage):
+                state.stats.add("conversations_returned", payload.conversations)
+                response = Response(
+                    payload.body, status_code=status, headers=headers, media_type="application/json"
+                )
+            elif payload is None:
+                response = Response(status_code=204, headers=headers)
+            else:
+                if isinstance(payload, dict) and "conversations" in payload:
+                    state.stats.add("conversations_returned", len(payload["conversations"]))
+                response = _json(payload, status, headers)
         except ApiError as exc:
             response = exc.response()
             response.headers.update(headers)
@@ -175,9 +195,7 @@ def create_app(state: SimulatorState) -> FaultMiddleware:
 
     @app.post(f"{DETAILS}/query")
     async def details(request: Request) -> Response:
-        return await api_call(
-            request, lambda raw: details_query(state.dataset, raw, state.config.max_interval_days)
-        )
+        return await api_call(request, state.details)
 
     @app.post(f"{DETAILS}/jobs")
     async def submit_job(request: Request) -> Response:
@@ -227,7 +245,7 @@ def create_app(state: SimulatorState) -> FaultMiddleware:
     # -- admin ----------------------------------------------------------------------------------
     @app.get("/_sim/stats")
     async def stats() -> Response:
-        return _json(state.stats.snapshot())
+        return _json({**state.stats.snapshot(), "page_cache": state.pages.snapshot()})
 
     @app.get("/_sim/health")
     async def health() -> Response:

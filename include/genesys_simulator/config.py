@@ -25,3 +25,4 @@ class SimulatorConfig:
     job_fulfill_seconds: float = 0.5  # time a details job stays QUEUED before FULFILLED
     job_data_lag_seconds: int = 0  # dataAvailabilityDate = now - lag
     weekday_volume: bool = True  # False: every day has exactly conversations_per_day
+    response_cache_mb: int = 0  # > 0: keep rendered pages of settled intervals (see page_cache.py)

@@ -11,7 +11,7 @@ import orjson
 from pydantic import ValidationError
 
 from include.genesys_simulator.bodies import ConversationQuery, dump
-from include.genesys_simulator.dataset import Block, Dataset
+from include.genesys_simulator.dataset import NEVER_MS, Block, Dataset
 from include.genesys_simulator.errors import PAGINATION_MESSAGE, ApiError, bad_request, invalid_value
 from include.genesys_simulator.filters import FilterError, validate_filters
 from include.genesys_simulator.volume import ms_of
@@ -147,6 +147,15 @@ def plan_query(
 
 def details_query(dataset: Dataset, raw: bytes, max_interval_days: int) -> Json:
     """Answer POST /api/v2/analytics/conversations/details/query."""
+    return details_answer(dataset, raw, max_interval_days)[0]
+
+
+def details_answer(dataset: Dataset, raw: bytes, max_interval_days: int) -> tuple[Json, bool]:
+    """Answer a details query; also return whether the answer is final (its interval has settled).
+
+    An answer is final when every conversation the interval can match has ended: the same body then
+    gets the same answer for as long as the clock does not move back.
+    """
     data = parse_body(raw)
     try:
         body = dump(ConversationQuery.model_validate(data))
@@ -176,4 +185,4 @@ def details_query(dataset: Dataset, raw: bytes, max_interval_days: int) -> Json:
     if conversations:
         out["conversations"] = conversations
     out["totalHits"] = total
-    return out
+    return out, plan.now_ms == NEVER_MS

@@ -420,6 +420,7 @@ def delete_missing(
     :param end: range end (exclusive).
     :param keep_ids: the conversation ids that exist at the source.
     """
+    es.options(ignore_status=404).indices.refresh(index=index_or_alias)  # scan what was just written
     query = {"bool": {"filter": [_start_range(start, end)]}}
     hits = (hit for hit in iter_hits(es, index_or_alias, query) if hit["_id"] not in keep_ids)
     return _delete_hits(es, index_or_alias, hits, f"missing at the source in [{start}, {end})")
@@ -439,6 +440,7 @@ def delete_not_written_by(
     :param end: range end (exclusive).
     :param run_id: the rebuild run's id.
     """
+    es.options(ignore_status=404).indices.refresh(index=index_or_alias)  # see every partition's writes
     query = {
         "bool": {
             "filter": [_start_range(start, end)],
@@ -456,6 +458,7 @@ def find_open_conversations(es: Elasticsearch, alias: str, since: str | datetime
     :param alias: the read alias (or an index).
     :param since: earliest ``conversationStart`` to consider.
     """
+    es.options(ignore_status=404).indices.refresh(index=alias)
     query = {"bool": {"filter": [{"term": {"derived.open": True}}, _start_range(since)]}}
     found = [
         {

@@ -48,14 +48,6 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _number(value: Any) -> int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    return None
-
-
 class _Walk:
     """Everything the derivations need, collected in one pass over participants, sessions and segments."""
 
@@ -92,6 +84,7 @@ class _Walk:
         self.first_direction: str | None = None
         participants = _dicts(conversation.get("participants"))
         self.participant_count = len(participants)
+        # The hot loop of a partition task: plain loops and local lookups, no helper calls per item.
         for participant in participants:
             purpose = participant.get("purpose")
             is_agent = purpose in AGENT_PURPOSES
@@ -108,7 +101,12 @@ class _Walk:
             attrs = participant.get("attributes")
             if isinstance(attrs, dict):
                 _merge_attributes(attributes, attrs)
-            for session in _dicts(participant.get("sessions")):
+            sessions = participant.get("sessions")
+            if not isinstance(sessions, list):
+                continue
+            for session in sessions:
+                if not isinstance(session, dict):
+                    continue
                 value = session.get("mediaType")
                 if isinstance(value, str) and value:
                     media[value] = None
@@ -126,25 +124,45 @@ class _Walk:
                     value = flow.get("flowName")
                     if isinstance(value, str) and value:
                         search[value] = None
-                for metric in _dicts(session.get("metrics")):
-                    metric_name, number = metric.get("name"), _number(metric.get("value"))
-                    if isinstance(metric_name, str) and metric_name and number is not None:
-                        metrics[metric_name] = metrics.get(metric_name, 0) + number
-                for segment in _dicts(session.get("segments")):
-                    for key, target in (
-                        ("queueId", queues),
-                        ("wrapUpCode", wrapups),
-                        ("disconnectType", disconnects),
-                        ("segmentType", segtypes),
-                        ("wrapUpNote", search),
-                    ):
-                        value = segment.get(key)
-                        if isinstance(value, str) and value:
-                            target[value] = None
+                session_metrics = session.get("metrics")
+                if isinstance(session_metrics, list):
+                    for metric in session_metrics:
+                        if not isinstance(metric, dict):
+                            continue
+                        metric_name, number = metric.get("name"), metric.get("value")
+                        if (
+                            isinstance(metric_name, str)
+                            and metric_name
+                            and isinstance(number, int | float)
+                            and not isinstance(number, bool)
+                        ):
+                            metrics[metric_name] = metrics.get(metric_name, 0) + number
+                segments = session.get("segments")
+                if not isinstance(segments, list):
+                    continue
+                for segment in segments:
+                    if not isinstance(segment, dict):
+                        continue
+                    get = segment.get
+                    value = get("queueId")
+                    if isinstance(value, str) and value:
+                        queues[value] = None
+                    value = get("wrapUpCode")
+                    if isinstance(value, str) and value:
+                        wrapups[value] = None
+                    disconnect = get("disconnectType")
+                    if isinstance(disconnect, str) and disconnect:
+                        disconnects[disconnect] = None
+                    segment_type = get("segmentType")
+                    if isinstance(segment_type, str) and segment_type:
+                        segtypes[segment_type] = None
+                    value = get("wrapUpNote")
+                    if isinstance(value, str) and value:
+                        search[value] = None
                     if is_agent:
-                        if segment.get("segmentType") == "interact":
+                        if segment_type == "interact":
                             self.agent_interact = True
-                        if segment.get("disconnectType") == "transfer":
+                        if disconnect == "transfer":
                             self.agent_transfer = True
         tag = conversation.get("externalTag")
         if isinstance(tag, str) and tag:

@@ -449,7 +449,11 @@ class WriterSession:
                 log.warning("Could not renew writer leases of %s", self.holder, exc_info=True)
 
     def release(self) -> list[str]:
-        """Drop the leases, restore settings where this was the last live writer, refresh the indices."""
+        """Drop the leases; where this was the last live writer, restore the settings and refresh.
+
+        Only the last writer refreshes: a refresh per partition end would cut many small segments
+        (and merge them again) while the other partitions are still writing.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
@@ -458,7 +462,8 @@ class WriterSession:
                 index=writers_index(self.prefix), id=_lease_id(index, self.holder), refresh=True
             )
         restored = [index for index in self.indices if _restore_if_unheld(self.es, self.prefix, index)]
-        self.es.options(ignore_status=404).indices.refresh(index=",".join(self.indices))
+        if restored:
+            self.es.options(ignore_status=404).indices.refresh(index=",".join(restored))
         return restored
 
 

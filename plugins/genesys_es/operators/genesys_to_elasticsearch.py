@@ -78,6 +78,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
         from genesys_es.bulk import BulkWriter
+        from genesys_es.gc_tuning import frozen_heap
         from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
         from genesys_es.index_setup import bulk_write_session, deadletter_index, monthly_index
@@ -129,7 +130,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
             deadletter_context={"runId": run_id, "partition": part.label},
         )
         try:
-            with bulk_write_session(es, config.index_prefix, [index], holder):
+            with frozen_heap(), bulk_write_session(es, config.index_prefix, [index], holder):
                 pages = genesys.iter_pages(
                     part.start,
                     part.end,
