@@ -87,7 +87,7 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     best = grid[0]
     log(f"compare: best ceiling {best}")
     chunks = bodies(documents, best["chunk_docs"])
-    ceiling, pipeline, baseline, pipeline_runs = [], [], [], []
+    ceiling, posting, pipeline, baseline, pipeline_runs = [], [], [], [], []
     cpu: dict[str, list[dict[str, float]]] = {"ceiling": [], "pipeline": [], "baseline": []}
     es = es_client(es_url)
     with simulator({DAY: n}) as sim:
@@ -96,9 +96,10 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
         for r in range(cfg["repeats"]):
             pid = sim.process.pid
             before = cpu_snapshot(es, pid)
-            seconds = post(es_url, "bench-ceiling", chunks, best["threads"])
+            posted, seconds = post(es_url, "bench-ceiling", chunks, best["threads"])
             cpu["ceiling"].append(cpu_per_doc(before, cpu_snapshot(es, pid), len(documents)))
             ceiling.append(len(documents) / seconds)
+            posting.append(len(documents) / posted)
             log(f"compare #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s")
             prepare_index(es, "bench-pipeline")
             before = cpu_snapshot(es, pid)
@@ -125,12 +126,14 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
         "ceiling_grid": grid,
         "ceiling_best": {"threads": best["threads"], "chunk_docs": best["chunk_docs"]},
         "ceiling_docs_per_s": c,
+        "ceiling_posting_only_docs_per_s": spread(posting),
         "pipeline_docs_per_s": p,
         "baseline_docs_per_s": b,
         "pipeline_runs": pipeline_runs,
         "cpu_ms_per_doc": {k: _median_dict(v) for k, v in cpu.items()},
         "pipeline_workers": workers,
         "ratio_pipeline_ceiling": round(p["median"] / c["median"], 3),
+        "ratio_pipeline_posting_only": round(p["median"] / spread(posting)["median"], 3),
         "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
     }
 

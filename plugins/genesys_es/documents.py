@@ -250,13 +250,17 @@ def _iso_ms(moment: datetime) -> str:
     )
 
 
-def build_derived(conversation: dict[str, Any], pii: PiiPolicy) -> dict[str, Any]:
+def build_derived(
+    conversation: dict[str, Any], pii: PiiPolicy, *, start: datetime | None = None
+) -> dict[str, Any]:
     """Return the ``derived`` object of a (PII-handled) conversation.
 
     :param conversation: the Genesys conversation after PII handling.
     :param pii: the policy that was applied (``keep`` puts names and addresses into ``searchText``).
+    :param start: ``conversationStart`` already parsed (parsed here when not given).
     """
-    start = parse_time(conversation.get("conversationStart"))
+    if start is None:
+        start = parse_time(conversation.get("conversationStart"))
     end = parse_time(conversation.get("conversationEnd"))
     ended = bool(conversation.get("conversationEnd"))
     walk = _Walk(conversation, clear_text=pii.mode == "keep")
@@ -306,13 +310,14 @@ def build_document(
     conversation_id = conversation.get("conversationId")
     if not isinstance(conversation_id, str) or not conversation_id.strip():
         raise InvalidConversationError("conversation has no conversationId")
-    if parse_time(conversation.get("conversationStart")) is None:
+    start = parse_time(conversation.get("conversationStart"))
+    if start is None:
         raise InvalidConversationError(
             f"conversation {conversation_id} has no valid conversationStart: "
             f"{conversation.get('conversationStart')!r}"
         )
     doc = pii.apply(conversation)
-    doc["derived"] = build_derived(doc, pii)
+    doc["derived"] = build_derived(doc, pii, start=start)
     doc["pipeline"] = {
         "indexedAt": _iso_ms(datetime.now(UTC)),
         "runId": run_id,

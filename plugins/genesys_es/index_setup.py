@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,13 @@ def monthly_index(prefix: str, conversation_start: str | datetime) -> str:
     start = parse_time(conversation_start)
     if start is None:
         raise ValueError(f"not a valid conversationStart: {conversation_start!r}")
-    return f"{validate_prefix(prefix)}-{start.year:04d}.{start.month:02d}"
+    return _monthly_name(prefix, start.year, start.month)
+
+
+@lru_cache(maxsize=256)
+def _monthly_name(prefix: str, year: int, month: int) -> str:
+    """Return ``<prefix>-YYYY.MM`` (validated once per prefix and month: this runs per document)."""
+    return f"{validate_prefix(prefix)}-{year:04d}.{month:02d}"
 
 
 def _month_index(prefix: str, month: Any) -> str:
