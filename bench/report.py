@@ -125,7 +125,8 @@ def table(result: dict[str, Any]) -> str:
                 f"Day of {row['day_conversations']:,} conversations",
                 f"{_fmt(row['docs_per_s'])} docs/s",
                 f"{row['seconds']:,.0f} s, {row['partitions']} partitions, peak RSS per task "
-                f"{row['peak_rss_mb_per_task']:.0f} MB (+{row['peak_growth_mb_per_task']:.0f} MB over its start)",
+                f"{row['peak_rss_mb_per_task']:.0f} MB (+{row['peak_growth_mb_per_task']:.0f} MB over its start); "
+                "one cold pass (the simulator renders every page)",
             )
         )
     search = result.get("search")
