@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def frozen_heap(young_threshold: int = 10_000) -> Iterator[None]:
+def frozen_heap(young_threshold: int = 100_000) -> Iterator[None]:
     """Leave the objects alive now out of garbage collection, and collect young objects less often.
 
     A task process holds Airflow's whole heap (hundreds of thousands of objects). Pages of JSON are
