@@ -250,6 +250,16 @@ def active_writer_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> se
     return {lease["index"] for lease in _leases(es, prefix) if _is_live(lease, now)}
 
 
+def live_writer_count(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> int:
+    """Return how many writers (distinct holders) hold an unexpired lease on any index of the prefix.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    now = _now()
+    return len({lease.get("holder") for lease in _leases(es, prefix) if _is_live(lease, now)})
+
+
 def _read_settings(es: Elasticsearch, index: str) -> dict[str, str | None]:
     flat = es.indices.get_settings(index=index, flat_settings=True)[index]["settings"]
     return {name: flat.get(name) for name in BULK_SETTINGS}

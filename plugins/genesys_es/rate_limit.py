@@ -81,6 +81,20 @@ class RequestBudget:
                     self.waited_seconds += waited
                     return waited
 
+    def set_rate(self, requests_per_minute: float) -> None:
+        """Change the steady rate from the next request on (a budget shared with a varying number of tasks).
+
+        :param requests_per_minute: the new budget; must be positive (an unlimited budget stays unlimited).
+        """
+        if requests_per_minute <= 0:
+            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+        with self._lock:
+            if self.unlimited:
+                return
+            self.requests_per_minute = requests_per_minute
+            self._interval = 60.0 / requests_per_minute
+            self._tolerance = (self.burst - 1) * self._interval
+
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (after a 429), then resume at the steady rate.
 

@@ -82,6 +82,30 @@ def test_missing_credentials_are_a_clear_error(monkeypatch):
         _ = GenesysCloudHook("genesys_empty").api_base
 
 
+def test_share_budget_redivides_the_connection_budget(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GENESYS_SHARED",
+        json.dumps(
+            {
+                "conn_type": "genesys_cloud",
+                "login": "id",
+                "password": "pw",
+                "extra": {"base_url": "http://127.0.0.1:9", "requests_per_minute": 300},
+            }
+        ),
+    )
+    hook = GenesysCloudHook("genesys_shared", budget_parts=4, budget_utilization=1.0)
+    assert hook.budget.requests_per_minute == 75
+    assert hook.share_budget(1) == 300
+    assert hook.budget.interval == 0.2
+    assert hook.share_budget(3) == 100
+    with pytest.raises(ValueError):
+        hook.share_budget(0)
+    unlimited = GenesysCloudHook("genesys_shared", requests_per_minute=0, budget_parts=4)
+    assert unlimited.share_budget(1) == 0.0
+    assert unlimited.budget.unlimited
+
+
 def test_constructor_does_no_io(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT", raising=False)
     hook = GenesysCloudHook(max_concurrency=8, timeout=(1, 2))  # no connection exists: must not matter yet

@@ -109,3 +109,33 @@ def test_hash_mode_without_a_key_fails_without_retry(env, index_prefix: str, mon
     monkeypatch.delenv("AIRFLOW_VAR_GENESYS_ES_PII_KEY")
     with pytest.raises(AirflowFailException, match="genesys_es_pii_key"):
         _operator(index_prefix, pii="hash").execute(_context())
+
+
+def test_a_partition_running_alone_takes_the_whole_request_budget(
+    simulator_factory, airflow_connections, es: Elasticsearch, index_prefix: str, caplog
+) -> None:
+    sim = simulator_factory(conversations_per_day=600, volume_overrides={DAY: 600})
+    # 600 requests/minute shared by 4 partition tasks: 150 each, one request every 0.4 s.
+    airflow_connections(sim.base_url, requests_per_minute=600)
+    ensure_index_resources(es, index_prefix)
+    operator = _operator(index_prefix)
+    operator.budget_parts = 4
+    operator.budget_poll_seconds = 0.3
+    with caplog.at_level("INFO", logger="genesys_es.budget_share"):
+        summary = operator.execute(_context())
+    assert summary["indexed"] == len(sim.dataset.conversation_ids(START, END))
+    # Its own lease is the only live one: after two counts it spends the whole budget.
+    assert any("1 task(s) running, this one now spends 1/1" in r.getMessage() for r in caplog.records)
+
+
+def test_budget_sharing_can_be_switched_off(env, es: Elasticsearch, index_prefix: str, caplog) -> None:
+    ensure_index_resources(es, index_prefix)
+    operator = _operator(index_prefix)
+    operator.budget_parts = 4
+    operator.budget_poll_seconds = 0
+    with caplog.at_level("INFO", logger="genesys_es.budget_share"):
+        operator.execute(_context())
+    assert not [r for r in caplog.records if r.name == "genesys_es.budget_share"]
+    operator.budget_poll_seconds = -1
+    with pytest.raises(ValueError, match="budget_poll_seconds"):
+        operator.execute(_context())

@@ -143,3 +143,26 @@ def test_threads_share_one_budget_in_real_time():
     stamps.sort()
     worst = max(sum(1 for s in stamps if a <= s < a + 0.1) for a in stamps)
     assert worst <= 11
+
+
+def test_set_rate_changes_the_spacing_from_the_next_request():
+    budget, clock = _budget(75)
+    budget.acquire()
+    budget.acquire()
+    t0 = clock()
+    budget.set_rate(300)  # the request already scheduled keeps the old gap, the ones after use the new
+    budget.acquire()
+    t1 = clock()
+    budget.acquire()
+    assert t1 - t0 == pytest.approx(60 / 75)
+    assert clock() - t1 == pytest.approx(60 / 300)
+    assert budget.requests_per_minute == 300
+
+
+def test_set_rate_rejects_nonsense_and_keeps_unlimited_budgets_unlimited():
+    budget, _ = _budget(60)
+    with pytest.raises(ValueError):
+        budget.set_rate(0)
+    unlimited, _ = _budget(0)
+    unlimited.set_rate(300)
+    assert unlimited.unlimited

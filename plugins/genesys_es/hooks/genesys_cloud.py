@@ -230,6 +230,7 @@ class GenesysCloudHook(BaseHook):
             "login_base": login_base,
             "api_base": api_base,
             "requests_per_minute": rpm / self.budget_parts,
+            "total_requests_per_minute": rpm,
         }
 
     @property
@@ -248,6 +249,23 @@ class GenesysCloudHook(BaseHook):
         return RequestBudget(
             self._settings["requests_per_minute"] * self.budget_utilization, burst=self.burst
         )
+
+    def share_budget(self, parts: int) -> float:
+        """Spend the connection's budget as one of ``parts`` tasks from now on; return the new rate.
+
+        The DAG starts every partition task with ``budget_parts`` shares; a task that sees fewer tasks
+        running (the last wave of partitions, or gaps between tasks) takes a larger share of the budget.
+
+        :param parts: how many tasks are spending the connection's budget right now (at least 1).
+        """
+        if parts < 1:
+            raise ValueError(f"parts must be at least 1, got {parts}")
+        total = self._settings["total_requests_per_minute"]
+        if not total or self.budget.unlimited:
+            return 0.0
+        rate = total / parts * self.budget_utilization
+        self.budget.set_rate(rate)
+        return rate
 
     def get_conn(self) -> requests.Session:
         """Return the pooled session, built on first use and sized for ``max_concurrency``."""

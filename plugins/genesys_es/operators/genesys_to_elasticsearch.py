@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, Variable
@@ -49,6 +50,9 @@ class GenesysToElasticsearchOperator(BaseOperator):
     :param concurrency: pages fetched at once.
     :param budget_parts: partitions that may run at once and share the connection's request budget.
     :param max_chunk_bytes: upper bound of one bulk request body.
+    :param budget_poll_seconds: how often the task counts the partition tasks running (live writer leases
+        of the index prefix) to take a larger share of the request budget when fewer than ``budget_parts``
+        run; 0 keeps the fixed share ``1 / budget_parts``.
     """
 
     template_fields: Sequence[str] = ("partition", "run_config")
@@ -64,6 +68,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         concurrency: int = 4,
         budget_parts: int = 1,
         max_chunk_bytes: int = 8 * 1024 * 1024,
+        budget_poll_seconds: float = 2.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -74,6 +79,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         self.concurrency = concurrency
         self.budget_parts = budget_parts
         self.max_chunk_bytes = max_chunk_bytes
+        self.budget_poll_seconds = budget_poll_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
@@ -93,6 +99,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
 
         if self.concurrency < 1 or self.budget_parts < 1:
             raise ValueError("concurrency and budget_parts must be at least 1")
+        if self.budget_poll_seconds < 0:
+            raise ValueError("budget_poll_seconds must not be negative")
         config = RunConfig.from_xcom(self.run_config)
         part = Partition.from_xcom(self.partition)
         ti = context["ti"]
@@ -130,7 +138,11 @@ class GenesysToElasticsearchOperator(BaseOperator):
             deadletter_context={"runId": run_id, "partition": part.label},
         )
         try:
-            with frozen_heap(), bulk_write_session(es, config.index_prefix, [index], holder):
+            with (
+                frozen_heap(),
+                bulk_write_session(es, config.index_prefix, [index], holder),
+                self._budget_share(genesys, es, config.index_prefix),
+            ):
                 pages = genesys.iter_pages(
                     part.start,
                     part.end,
@@ -185,3 +197,17 @@ class GenesysToElasticsearchOperator(BaseOperator):
                 f"{deadletter_index(config.index_prefix)} (threshold {config.deadletter_threshold})"
             )
         return summary
+
+    def _budget_share(self, genesys: Any, es: Any, prefix: str) -> AbstractContextManager[Any]:
+        """Return the background share of the request budget (a no-op with one part or polling off)."""
+        if self.budget_parts <= 1 or self.budget_poll_seconds == 0:
+            return nullcontext()
+        from genesys_es.budget_share import BudgetShare
+        from genesys_es.index_setup import live_writer_count
+
+        return BudgetShare(
+            lambda: live_writer_count(es, prefix),
+            genesys.share_budget,
+            initial=self.budget_parts,
+            poll_s=self.budget_poll_seconds,
+        )
