@@ -47,9 +47,6 @@ class PageCache:
         """Return the total size of the cached bodies."""
         return self._bytes
 
-    def __len__(self) -> int:
-        return len(self._pages)
-
     def get(self, key: bytes) -> RenderedPage | None:
         """Return the cached page of a request body, or None.
 

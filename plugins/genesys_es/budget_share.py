@@ -31,7 +31,7 @@ class BudgetShare:
         apply: Callable[[int], object],
         *,
         initial: int,
-        poll_s: float = 5.0,
+        poll_s: float = 2.0,
     ) -> None:
         if initial < 1:
             raise ValueError(f"initial must be at least 1, got {initial}")
@@ -41,7 +41,6 @@ class BudgetShare:
         self._apply = apply
         self.parts = initial
         self.poll_s = poll_s
-        self.changes = 0
         self._candidate: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,7 +66,6 @@ class BudgetShare:
         self._apply(parts)
         log.info("request budget: %d task(s) running, this one now spends 1/%d of it", parts, parts)
         self.parts = parts
-        self.changes += 1
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_s):

@@ -199,8 +199,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
         return summary
 
     def _budget_share(self, genesys: Any, es: Any, prefix: str) -> AbstractContextManager[Any]:
-        """Return the background share of the request budget (a no-op with one part or polling off)."""
-        if self.budget_parts <= 1 or self.budget_poll_seconds == 0:
+        """Return the background share of the request budget (a no-op with one part, polling off or no limit)."""
+        if self.budget_parts <= 1 or self.budget_poll_seconds == 0 or genesys.budget.unlimited:
             return nullcontext()
         from genesys_es.budget_share import BudgetShare
         from genesys_es.index_setup import live_writer_count
