@@ -355,6 +355,9 @@ def iter_hits(
 ) -> Iterator[dict[str, Any]]:
     """Yield every hit of a query with a point in time and ``search_after`` (a missing index yields nothing).
 
+    The index is refreshed first, so the scan sees what was just written (the last writer of a run
+    refreshes too, but a scan must not depend on that).
+
     :param es: the Elasticsearch client.
     :param index: an index, alias or pattern.
     :param query: the query DSL.
@@ -362,6 +365,7 @@ def iter_hits(
     :param page_size: hits per page.
     :param keep_alive: how long the point in time stays open between pages.
     """
+    es.options(ignore_status=404).indices.refresh(index=index)
     opened = es.options(ignore_status=404).open_point_in_time(index=index, keep_alive=keep_alive)
     if opened.meta.status == 404:
         return
@@ -420,7 +424,6 @@ def delete_missing(
     :param end: range end (exclusive).
     :param keep_ids: the conversation ids that exist at the source.
     """
-    es.options(ignore_status=404).indices.refresh(index=index_or_alias)  # scan what was just written
     query = {"bool": {"filter": [_start_range(start, end)]}}
     hits = (hit for hit in iter_hits(es, index_or_alias, query) if hit["_id"] not in keep_ids)
     return _delete_hits(es, index_or_alias, hits, f"missing at the source in [{start}, {end})")
@@ -440,7 +443,6 @@ def delete_not_written_by(
     :param end: range end (exclusive).
     :param run_id: the rebuild run's id.
     """
-    es.options(ignore_status=404).indices.refresh(index=index_or_alias)  # see every partition's writes
     query = {
         "bool": {
             "filter": [_start_range(start, end)],
@@ -458,7 +460,6 @@ def find_open_conversations(es: Elasticsearch, alias: str, since: str | datetime
     :param alias: the read alias (or an index).
     :param since: earliest ``conversationStart`` to consider.
     """
-    es.options(ignore_status=404).indices.refresh(index=alias)
     query = {"bool": {"filter": [{"term": {"derived.open": True}}, _start_range(since)]}}
     found = [
         {

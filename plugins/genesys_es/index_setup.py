@@ -240,14 +240,19 @@ def _is_live(lease: dict[str, Any], now: datetime) -> bool:
     return expires is not None and expires > now
 
 
+def _live_leases(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
+    """Return the unexpired lease documents of every index of the prefix."""
+    now = _now()
+    return [lease for lease in _leases(es, prefix) if _is_live(lease, now)]
+
+
 def active_writer_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> set[str]:
     """Return the indices that have at least one unexpired writer lease.
 
     :param es: the Elasticsearch client.
     :param prefix: the index-name prefix.
     """
-    now = _now()
-    return {lease["index"] for lease in _leases(es, prefix) if _is_live(lease, now)}
+    return {lease["index"] for lease in _live_leases(es, prefix)}
 
 
 def live_writer_count(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> int:
@@ -256,8 +261,7 @@ def live_writer_count(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> int:
     :param es: the Elasticsearch client.
     :param prefix: the index-name prefix.
     """
-    now = _now()
-    return len({lease.get("holder") for lease in _leases(es, prefix) if _is_live(lease, now)})
+    return len({lease.get("holder") for lease in _live_leases(es, prefix)})
 
 
 def _read_settings(es: Elasticsearch, index: str) -> dict[str, str | None]:

@@ -230,7 +230,6 @@ class GenesysCloudHook(BaseHook):
             "login_base": login_base,
             "api_base": api_base,
             "requests_per_minute": rpm / self.budget_parts,
-            "total_requests_per_minute": rpm,
         }
 
     @property
@@ -260,9 +259,9 @@ class GenesysCloudHook(BaseHook):
         """
         if parts < 1:
             raise ValueError(f"parts must be at least 1, got {parts}")
-        total = self._settings["total_requests_per_minute"]
-        if not total or self.budget.unlimited:
+        if self.budget.unlimited:
             return 0.0
+        total = self._settings["requests_per_minute"] * self.budget_parts
         rate = total / parts * self.budget_utilization
         self.budget.set_rate(rate)
         return rate
