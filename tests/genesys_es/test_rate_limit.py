@@ -155,9 +155,7 @@ def test_threads_never_get_the_same_slot():
     switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible to provoke races
     try:
-        threads = [
-            threading.Thread(target=lambda: [budget.acquire() for _ in range(500)]) for _ in range(8)
-        ]
+        threads = [threading.Thread(target=lambda: [budget.acquire() for _ in range(500)]) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
