@@ -23,10 +23,12 @@ def test_frozen_heap_freezes_and_restores() -> None:
 def test_frozen_heap_keeps_a_heap_frozen_before_entry_frozen() -> None:
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         with frozen_heap():
             pass
-        assert gc.get_freeze_count() >= frozen
+        # Unfreezing would empty the permanent generation; frozen objects that died meanwhile (other
+        # threads run too) may lower the count a little, so only "still frozen" is asserted.
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
