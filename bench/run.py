@@ -52,7 +52,7 @@ MODES: dict[str, dict[str, Any]] = {
         "search_target": 1_000_000,
     },
 }
-SECTIONS = ("compare", "latency", "workers", "throttled", "scale", "search")
+SECTIONS = ("compare", "split", "latency", "workers", "throttled", "scale", "search")
 
 
 def warm_up(es_url: str, sim_url: str, workers: int) -> None:
@@ -136,6 +136,16 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
         "ratio_pipeline_posting_only": round(p["median"] / spread(posting)["median"], 3),
         "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
     }
+
+
+def split_compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
+    """Parts 1-3 again with Elasticsearch on cores of its own (``bench.affinity.split_cores``)."""
+    from bench.affinity import split_cores
+
+    with split_cores(es_client(es_url)) as cpus:
+        log(f"split: Elasticsearch on CPUs {cpus['elasticsearch_cpus']}, the rest on {cpus['pipeline_cpus']}")
+        result = compare(es_url, cfg, workers)
+    return {**cpus, **result}
 
 
 def api_latency(es_url: str, cfg: dict[str, Any], workers: int, seconds: float) -> dict[str, Any]:
@@ -331,6 +341,8 @@ def main() -> None:
         result["scale"] = scale(args.es_url, cfg["scale"], args.workers)
     if "compare" in only:
         result["compare"] = compare(args.es_url, cfg, args.workers)
+    if "split" in only:
+        result["compare_split"] = split_compare(args.es_url, cfg, args.workers)
     if "latency" in only:
         result["latency"] = api_latency(args.es_url, cfg, args.workers, args.api_latency)
     if "workers" in only:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import requests
 
 from genesys_es.exceptions import GenesysApiError, GenesysAuthError
 from genesys_es.hooks.genesys_cloud import GenesysCloudHook
@@ -180,6 +182,24 @@ def test_test_connection_succeeds(monkeypatch, simulator):
     ok, text = GenesysCloudHook().test_connection()
     assert ok, text
     assert simulator.base_url in text
+
+
+def test_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(monkeypatch, simulator):
+    use_connection(monkeypatch, simulator)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as sock:  # a port nobody listens on: the "proxy" refuses every connection
+        sock.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("http_proxy", dead_proxy)
+    hook = GenesysCloudHook(retry_limit=1, retry_min_wait=0)
+    with pytest.raises(requests.exceptions.ProxyError):
+        hook.count(DAY, NEXT)
+    assert simulator.stats()["token_requests"] == 0  # nothing got past the proxy
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert GenesysCloudHook().count(DAY, NEXT) > 0
 
 
 # -- errors and retries --------------------------------------------------------------------------------

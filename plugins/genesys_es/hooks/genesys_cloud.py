@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import requests
+import urllib3
 from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception
@@ -94,10 +95,30 @@ def _retry_after(response: requests.Response) -> float | None:
     return None
 
 
-def _error_body(response: requests.Response) -> ErrorBody:
+def _read_body(response: requests.Response) -> bytes:
+    """Read a streamed response's whole body in one call and release its connection.
+
+    ``response.content`` reads 10 KB chunks (about 35 reads for a page of 100 conversations); one read
+    costs a third of the CPU. urllib3's errors are mapped to the exceptions ``content`` would raise.
+    """
+    try:
+        return response.raw.read(decode_content=True) or b""
+    except urllib3.exceptions.ProtocolError as err:
+        raise requests.exceptions.ChunkedEncodingError(err) from err
+    except urllib3.exceptions.DecodeError as err:
+        raise requests.exceptions.ContentDecodingError(err) from err
+    except urllib3.exceptions.ReadTimeoutError as err:
+        raise requests.exceptions.ConnectionError(err) from err
+    except urllib3.exceptions.SSLError as err:
+        raise requests.exceptions.SSLError(err) from err
+    finally:
+        response.close()
+
+
+def _error_body(response: requests.Response, content: bytes) -> ErrorBody:
     """Parse a Genesys error body; an unparseable one becomes an ErrorBody with the status text."""
     try:
-        return ErrorBody.model_validate(orjson.loads(response.content))
+        return ErrorBody.model_validate(orjson.loads(content))
     except (orjson.JSONDecodeError, ValueError, TypeError):
         return ErrorBody(
             message=response.reason or f"HTTP {response.status_code}", status=response.status_code
@@ -181,6 +202,7 @@ class GenesysCloudHook(BaseHook):
         self.token_lead_seconds = token_lead_seconds
         self.reauth_limit = reauth_limit
         self._session: requests.Session | None = None
+        self._environments: dict[str, dict[str, Any]] = {}
         self._session_lock = threading.Lock()
         self._token: str | None = None
         self._token_refresh_at = 0.0
@@ -280,8 +302,26 @@ class GenesysCloudHook(BaseHook):
                     session.headers.update(
                         {"Accept": "application/json", "User-Agent": f"genesys-es/{__version__}"}
                     )
+                    # Proxies and the CA bundle come from the environment once (_environment), not on
+                    # every request (requests scans os.environ per request: a quarter of its CPU here).
+                    session.trust_env = False
                     self._session = session
         return self._session
+
+    def _environment(self, base_url: str) -> dict[str, Any]:
+        """Return the proxies and TLS verification the environment sets for a base URL (read once per URL).
+
+        ``HTTPS_PROXY``/``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` apply as with plain
+        requests; a ``.netrc`` does not (the hook always sends its own credentials).
+
+        :param base_url: the login or API base URL.
+        """
+        settings = self._environments.get(base_url)
+        if settings is None:
+            env = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
+            settings = {"proxies": env["proxies"], "verify": env["verify"]}
+            self._environments[base_url] = settings
+        return settings
 
     def close(self) -> None:
         """Close the pooled session."""
@@ -326,6 +366,7 @@ class GenesysCloudHook(BaseHook):
             auth=(settings["client_id"], settings["client_secret"]),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             timeout=self.timeout,
+            **self._environment(settings["login_base"]),
         )
         if response.status_code == 429 or response.status_code >= 500:
             raise GenesysRetryableError(
@@ -334,7 +375,7 @@ class GenesysCloudHook(BaseHook):
                 retry_after=_retry_after(response) if response.status_code == 429 else None,
             )
         if response.status_code >= 400:
-            body = _error_body(response)
+            body = _error_body(response, response.content)
             raise GenesysAuthError(
                 f"Genesys Cloud refused the OAuth client credentials of client id {settings['client_id']!r} "
                 f"at {settings['login_base']} ({response.status_code} {body.code or ''}: "
@@ -380,11 +421,14 @@ class GenesysCloudHook(BaseHook):
                 data=data,
                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                 timeout=self.timeout,
+                stream=True,
+                **self._environment(self.api_base),
             )
+            content = _read_body(response)
             if response.status_code != 401:
-                return self._parse(response, method, path)
+                return self._parse(response, content, method, path)
             if calls.reauthentications >= self.reauth_limit:
-                body_401 = _error_body(response)
+                body_401 = _error_body(response, content)
                 raise GenesysAuthError(
                     f"Genesys Cloud refused a freshly fetched token for {method} {path} "
                     f"(401 {body_401.code or ''}: {body_401.message or 'no message'}); "
@@ -395,7 +439,7 @@ class GenesysCloudHook(BaseHook):
             self._bump("reauthentications")
             token = self._get_token(stale=token)
 
-    def _parse(self, response: requests.Response, method: str, path: str) -> Any:
+    def _parse(self, response: requests.Response, content: bytes, method: str, path: str) -> Any:
         """Return the decoded body of a 2xx response, or raise the matching exception."""
         status = response.status_code
         if status == 429:
@@ -407,17 +451,17 @@ class GenesysCloudHook(BaseHook):
         if status >= 500:
             raise GenesysRetryableError(f"{status} server error on {method} {path}", status=status)
         if status >= 400:
-            body = _error_body(response)
+            body = _error_body(response, content)
             raise GenesysApiError(
                 status, body.message or response.reason or "no message", body.code, body.context_id
             )
-        if not response.content:
+        if not content:
             return {}
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(content)
         except orjson.JSONDecodeError:
             raise GenesysRetryableError(
-                f"invalid or truncated JSON body ({len(response.content)} bytes) from {method} {path}",
+                f"invalid or truncated JSON body ({len(content)} bytes) from {method} {path}",
                 status=status,
             ) from None
 
