@@ -153,13 +153,48 @@ def es_client(es_url: str, **kwargs: Any):
 
 
 def prepare_index(es, prefix: str) -> str:
-    """Create the template, alias and the benchmark day's monthly index; return the monthly index."""
+    """Create the template, alias and the benchmark day's monthly index on a quiet node; return the index."""
     from genesys_es.index_setup import ensure_index_resources, ensure_monthly_indices
 
     drop_prefix(es, prefix)
     ensure_index_resources(es, prefix)
     (index,) = ensure_monthly_indices(es, prefix, [DAY_START])
+    wait_quiet(es)
     return index
+
+
+QUIET_POOLS = ("write", "refresh", "flush", "force_merge")
+
+
+def wait_quiet(es, timeout: float = 120.0) -> float:
+    """Wait until the node merges, writes, refreshes and flushes nothing (twice in a row); return seconds waited.
+
+    Segments written by a measurement's final refresh are merged in the background afterwards; without this
+    wait that work would run (and be charged) during the next measurement.
+
+    :param es: a client of the node.
+    :param timeout: give up waiting after this many seconds (the measurement then says so in the log).
+    """
+    started = time.monotonic()
+    calm = 0
+    while time.monotonic() - started < timeout:
+        stats = es.nodes.stats(
+            node_id="_local",
+            metric="indices,thread_pool",
+            index_metric="merge",
+            filter_path="nodes.*.indices.merges.current,nodes.*.thread_pool",
+        )
+        node = next(iter(stats["nodes"].values()))
+        pools = node.get("thread_pool", {})
+        busy = node["indices"]["merges"]["current"] + sum(
+            pools.get(p, {}).get("active", 0) + pools.get(p, {}).get("queue", 0) for p in QUIET_POOLS
+        )
+        calm = calm + 1 if busy == 0 else 0
+        if calm >= 2:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    log(f"node still busy after {timeout:.0f} s; measuring anyway")
+    return time.monotonic() - started
 
 
 def drop_prefix(es, prefix: str) -> None:

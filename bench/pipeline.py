@@ -100,11 +100,13 @@ def _task(conn, partition: dict[str, Any], run_config: dict[str, Any], workers: 
         conn.close()
 
 
-def plan(page_size: int = 100, pages_per_partition: int = 20) -> list[dict[str, Any]]:
+def plan(
+    page_size: int = 100, pages_per_partition: int | None = None, parallelism: int = 1
+) -> list[dict[str, Any]]:
     """Plan the benchmark day like the DAG's ``plan_partitions`` task (in a child, to keep the parent clean)."""
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_plan_task, args=(child, page_size, pages_per_partition))
+    proc = ctx.Process(target=_plan_task, args=(child, page_size, pages_per_partition, parallelism))
     proc.start()
     child.close()
     result = parent.recv()
@@ -114,14 +116,19 @@ def plan(page_size: int = 100, pages_per_partition: int = 20) -> list[dict[str, 
     return result
 
 
-def _plan_task(conn, page_size: int, pages_per_partition: int) -> None:
+def _plan_task(conn, page_size: int, pages_per_partition: int | None, parallelism: int) -> None:
     try:
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-        from genesys_es.planning import plan_partitions
+        from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION, plan_partitions
 
         with GenesysCloudHook() as hook:
             parts = plan_partitions(
-                DAY_START, DAY_END, hook.count, page_size=page_size, pages_per_partition=pages_per_partition
+                DAY_START,
+                DAY_END,
+                hook.count,
+                page_size=page_size,
+                pages_per_partition=pages_per_partition or DEFAULT_PAGES_PER_PARTITION,
+                parallelism=parallelism,
             )
             conn.send([p.to_xcom() for p in parts])
     except BaseException as exc:
@@ -161,7 +168,7 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
         None,
     ).to_xcom()
     started = time.perf_counter()
-    partitions = plan()
+    partitions = plan(parallelism=workers)
     plan_seconds = time.perf_counter() - started
     ctx = multiprocessing.get_context("fork")
     queue = list(enumerate(partitions))

@@ -24,6 +24,7 @@ from genesys_es.operators.ingest_tasks import (
     resolve_run,
 )
 from genesys_es.operators.verify import GenesysElasticsearchVerifyOperator
+from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION
 
 START_DATE = pendulum.parse(conf.get("genesys_es", "start_date", fallback="2026-11-01"), tz="UTC")
 MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallback=4)
@@ -75,7 +76,13 @@ MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallb
         ),
         "page_size": Param(100, type="integer", minimum=1, maximum=100, title="Page size"),
         "pages_per_partition": Param(
-            20, type="integer", minimum=1, maximum=1000, title="Pages per partition"
+            DEFAULT_PAGES_PER_PARTITION,
+            type="integer",
+            minimum=1,
+            maximum=1000,
+            title="Pages per partition",
+            description="Most pages one partition task reads; the planner evens partitions out over the "
+            "running tasks.",
         ),
         "dry_run": Param(False, type="boolean", title="Dry run", description="Plan partitions only."),
         "deadletter_threshold": Param(
@@ -119,7 +126,7 @@ def genesys_conversations_to_es() -> None:
     """Build the ingest DAG."""
     run = resolve_run()
     index_ready = ensure_index(run)
-    partitions = plan_partitions(run)
+    partitions = plan_partitions(run, parallelism=MAX_ACTIVE_PARTITIONS)
     index_ready >> partitions
     indexed = GenesysToElasticsearchOperator.partial(
         task_id="extract_and_index",

@@ -31,6 +31,11 @@ from genesys_es.models import MAX_PAGE_SIZE, PAGINATION_CAP, as_utc, parse_insta
 CountFn = Callable[[datetime, datetime], int]
 
 DEFAULT_MIN_SLICE = timedelta(minutes=1)
+#: Pages one partition task reads by default: 5,000 conversations, so a task's fixed cost (start-up,
+#: writer lease, token) is small beside its work; a retry re-reads at most that much.
+DEFAULT_PAGES_PER_PARTITION = 50
+#: Fewest pages per partition when partitions are evened out over the running tasks.
+MIN_BALANCED_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -236,18 +241,27 @@ def partition_intervals(
     intervals: list[SubInterval],
     *,
     page_size: int = 100,
-    pages_per_partition: int = 20,
+    pages_per_partition: int = DEFAULT_PAGES_PER_PARTITION,
     open_ended: bool = False,
     max_partitions: int = 1024,
+    parallelism: int = 1,
 ) -> list[Partition]:
     """Turn counted sub-intervals into page-range partitions, at most ``max_partitions`` of them.
 
+    With ``parallelism`` tasks running at once the partitions run in waves; the pages per partition are
+    then lowered (never raised) as far as the same number of waves allows, so the last wave is as full as
+    the others instead of one task reading its pages while the other slots idle. Partitions are not
+    made smaller than ``MIN_BALANCED_PAGES`` this way (a task's own start-up would outweigh its work).
+
     :param intervals: sub-intervals from :func:`plan_intervals`.
     :param page_size: results per page (1..100).
-    :param pages_per_partition: pages per partition; grown when needed to stay within ``max_partitions``.
+    :param pages_per_partition: most pages per partition; grown when needed to stay within ``max_partitions``.
     :param open_ended: True for an interval still growing: each sub-interval's last partition is open.
     :param max_partitions: the most partitions allowed (Airflow's ``max_map_length``, 1024 by default).
+    :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
     """
+    if parallelism < 1:
+        raise ValueError(f"parallelism must be at least 1, got {parallelism}")
     pages = [math.ceil(iv.count / page_size) for iv in intervals]
 
     def total(per: int) -> int:
@@ -265,6 +279,16 @@ def partition_intervals(
         while lo < hi:  # smallest pages-per-partition that fits (total() is non-increasing)
             mid = (lo + hi) // 2
             if total(mid) <= max_partitions:
+                hi = mid
+            else:
+                lo = mid + 1
+        per = lo
+    elif parallelism > 1 and pages:
+        slots = min(max_partitions, math.ceil(total(per) / parallelism) * parallelism)
+        lo, hi = min(per, MIN_BALANCED_PAGES), per
+        while lo < hi:  # fewest pages per partition that still fits the same waves
+            mid = (lo + hi) // 2
+            if total(mid) <= slots:
                 hi = mid
             else:
                 lo = mid + 1
@@ -292,12 +316,13 @@ def plan_partitions(
     count: CountFn,
     *,
     page_size: int = 100,
-    pages_per_partition: int = 20,
+    pages_per_partition: int = DEFAULT_PAGES_PER_PARTITION,
     cap: int = PAGINATION_CAP,
     headroom: float = 0.9,
     open_ended: bool = False,
     max_partitions: int = 1024,
     min_slice: timedelta = DEFAULT_MIN_SLICE,
+    parallelism: int = 1,
 ) -> list[Partition]:
     """Plan ``[start, end)`` into partitions that together read every page of every sub-interval once.
 
@@ -314,6 +339,7 @@ def plan_partitions(
     :param open_ended: the interval still grows (today): last partitions read until the first empty page.
     :param max_partitions: most partitions allowed (Airflow's ``max_map_length``).
     :param min_slice: shortest sub-interval before giving up.
+    :param parallelism: partition tasks running at once; partitions are evened out so every wave is full.
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
@@ -334,6 +360,7 @@ def plan_partitions(
         pages_per_partition=pages_per_partition,
         open_ended=open_ended,
         max_partitions=max_partitions,
+        parallelism=parallelism,
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION
+
 MAX_RANGE_DAYS = 31
 INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 
@@ -25,7 +27,7 @@ class RunConfig:
     days: tuple[str, ...]
     index_prefix: str = "genesys-conversations"
     page_size: int = 100
-    pages_per_partition: int = 20
+    pages_per_partition: int = DEFAULT_PAGES_PER_PARTITION
     mode: Mode = "upsert"
     pii: PiiMode = "drop"
     dry_run: bool = False
@@ -150,7 +152,7 @@ def build_run_config(
     if pii not in ("hash", "drop", "keep"):
         errors.append(f"pii must be 'hash', 'drop' or 'keep', got {pii!r}")
     page_size = _as_int(params, "page_size", 100, 1, 100, errors)
-    pages_per_partition = _as_int(params, "pages_per_partition", 20, 1, 1000, errors)
+    pages_per_partition = _as_int(params, "pages_per_partition", DEFAULT_PAGES_PER_PARTITION, 1, 1000, errors)
     threshold = _as_int(params, "deadletter_threshold", 0, 0, 10_000_000, errors)
     refresh_open_days = _as_int(params, "refresh_open_days", 3, 0, 31, errors)
     dry_run = params.get("dry_run", False)

@@ -254,9 +254,10 @@ def days(draw):
     headroom=st.floats(0.3, 1.0),
     max_partitions=st.integers(1, 400),
     open_ended=st.booleans(),
+    parallelism=st.integers(1, 8),
 )
 def test_every_page_of_every_sub_interval_is_in_exactly_one_partition(
-    fake, page_size, per, cap_pages, headroom, max_partitions, open_ended
+    fake, page_size, per, cap_pages, headroom, max_partitions, open_ended, parallelism
 ):
     cap = cap_pages * page_size
     end = DAY + timedelta(days=1)
@@ -271,6 +272,7 @@ def test_every_page_of_every_sub_interval_is_in_exactly_one_partition(
             headroom=headroom,
             open_ended=open_ended,
             max_partitions=max_partitions,
+            parallelism=parallelism,
         )
     except PlanningError as err:
         # Only for the two documented reasons, and only when they hold.
@@ -339,6 +341,55 @@ def test_partition_intervals_never_exceeds_max_partitions(counts, page_size, per
     )
     assert len(parts) <= max_partitions
     assert sum(p.expected for p in parts) == sum(counts)
+
+
+def test_partitions_are_evened_out_over_the_running_tasks():
+    fake = _uniform(10_000)  # 100 pages: 20 per partition would be a wave of 4 tasks, then one alone
+    end = DAY + timedelta(days=1)
+    plain = plan_partitions(DAY, end, fake.count, pages_per_partition=20)
+    even = plan_partitions(DAY, end, fake.count, pages_per_partition=20, parallelism=4)
+    assert len(plain) == 5
+    assert len(even) == 8  # two full waves of 4
+    assert max((p.last_page or 0) - p.first_page + 1 for p in even) == 13
+    _check_cover(even, fake, DAY, end)
+    # A day that already fills its waves is left alone, and small partitions are not split further.
+    assert len(plan_partitions(DAY, end, fake.count, pages_per_partition=25, parallelism=4)) == 4
+    tiny = plan_partitions(DAY, end, _uniform(1_200).count, pages_per_partition=20, parallelism=8)
+    assert [(p.first_page, p.last_page) for p in tiny] == [(1, 5), (6, 10), (11, 12)]
+    with pytest.raises(ValueError, match="parallelism"):
+        plan_partitions(DAY, end, fake.count, parallelism=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 5_000), min_size=1, max_size=10),
+    per=st.integers(1, 50),
+    parallelism=st.integers(2, 16),
+    open_ended=st.booleans(),
+)
+def test_evening_out_never_adds_a_wave_or_grows_a_partition(counts, per, parallelism, open_ended):
+    from genesys_es.planning import MIN_BALANCED_PAGES, SubInterval
+
+    intervals = [
+        SubInterval(DAY + timedelta(hours=i), DAY + timedelta(hours=i + 1), n) for i, n in enumerate(counts)
+    ]
+    plain = partition_intervals(intervals, pages_per_partition=per, open_ended=open_ended)
+    even = partition_intervals(
+        intervals, pages_per_partition=per, open_ended=open_ended, parallelism=parallelism
+    )
+    assert math.ceil(len(even) / parallelism) <= math.ceil(len(plain) / parallelism)
+    assert sum(p.expected for p in even) == sum(p.expected for p in plain)
+    sizes = [p.last_page - p.first_page + 1 for p in even if p.last_page is not None]
+    assert all(size <= per for size in sizes)
+    # Every range but the last of its sub-interval has the evened-out size, never below the floor.
+    inner = [
+        p.last_page - p.first_page + 1
+        for p in even
+        if p.last_page is not None
+        and any(q.first_page > p.first_page and (q.start, q.end) == (p.start, p.end) for q in even)
+    ]
+    assert len(set(inner)) <= 1
+    assert all(size >= min(per, MIN_BALANCED_PAGES) for size in inner)
 
 
 def test_plan_intervals_count_calls_stay_few_for_a_big_day():

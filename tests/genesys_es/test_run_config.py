@@ -23,7 +23,7 @@ def test_scheduled_run_covers_its_data_interval_day() -> None:
         "upsert",
         "drop",
         100,
-        20,
+        50,
     )
 
 

@@ -70,8 +70,12 @@ def ensure_index(run: dict[str, Any]) -> list[str]:
 
 
 @task(pool=GENESYS_API_POOL)
-def plan_partitions(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Plan each day of the run into partitions under the 100,000-result cap."""
+def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str, Any]]:
+    """Plan each day of the run into partitions under the 100,000-result cap, evened out over the slots.
+
+    :param run: the resolved run.
+    :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
+    """
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from genesys_es.planning import plan_partitions as plan
 
@@ -91,6 +95,7 @@ def plan_partitions(run: dict[str, Any]) -> list[dict[str, Any]]:
                 pages_per_partition=config.pages_per_partition,
                 open_ended=growing,
                 max_partitions=1024 - len(partitions),
+                parallelism=parallelism,
             )
             log.info(
                 "%s: %d partition(s), about %d conversations%s",
