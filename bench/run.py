@@ -297,7 +297,9 @@ def main() -> None:
     parser.add_argument("--es-url", default="http://127.0.0.1:9400")
     parser.add_argument("--workers", type=int, default=4, help="partition tasks at once (the DAG's default)")
     parser.add_argument(
-        "--only", default=",".join(SECTIONS), help=f"comma-separated of {', '.join(SECTIONS)}"
+        "--only",
+        default=",".join(s for s in SECTIONS if s != "split"),
+        help=f"comma-separated of {', '.join(SECTIONS)} (default: all but split)",
     )
     parser.add_argument("--scale-sizes", default=None, help="comma-separated day sizes (overrides the mode)")
     parser.add_argument("--compare-conversations", type=int, default=None)
