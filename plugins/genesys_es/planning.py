@@ -10,6 +10,8 @@ How a run's interval becomes Airflow map indexes:
    ``pages_per_partition`` pages. For a still-growing (``open_ended``) interval the last partition of each
    sub-interval has ``last_page=None`` and is read until the first short or empty page.
 4. If that makes more than ``max_partitions`` partitions, ``pages_per_partition`` grows until it fits.
+5. Otherwise, with ``parallelism`` tasks at once, ``pages_per_partition`` shrinks as far as the same number
+   of waves allows (not below ``MIN_BALANCED_PAGES``), so the last wave of tasks is as full as the others.
 
 A query for a slice also returns conversations that started earlier on the same day and still overlap the
 slice. A conversation belongs only to the partition whose sub-interval contains its ``conversationStart``
