@@ -98,8 +98,8 @@ def _retry_after(response: requests.Response) -> float | None:
 def _read_body(response: requests.Response) -> bytes:
     """Read a streamed response's whole body in one call and release its connection.
 
-    ``response.content`` reads 10 KB chunks (about 35 reads for a page of 100 conversations); one read
-    costs a third of the CPU. urllib3's errors are mapped to the exceptions ``content`` would raise.
+    ``response.content`` reads 10 KB chunks (about 35 reads for a page of 100 conversations); a single
+    read costs a third of that CPU. urllib3's errors are mapped to the exceptions ``content`` would raise.
     """
     try:
         return response.raw.read(decode_content=True) or b""
