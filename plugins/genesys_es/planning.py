@@ -269,6 +269,16 @@ def partition_intervals(
     def total(per: int) -> int:
         return sum(len(_page_ranges(p, per, open_ended)) for p in pages)
 
+    def fewest_pages(lo: int, hi: int, limit: int) -> int:
+        """Return the smallest pages-per-partition in ``[lo, hi]`` making at most ``limit`` partitions."""
+        while lo < hi:  # total() is non-increasing in pages per partition
+            mid = (lo + hi) // 2
+            if total(mid) <= limit:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
     per = pages_per_partition
     if total(per) > max_partitions:
         floor_total = total(max(pages, default=1) or 1)
@@ -277,24 +287,11 @@ def partition_intervals(
                 f"{len(intervals)} sub-intervals need at least {floor_total} partitions, more than "
                 f"max_partitions={max_partitions}; plan a shorter date range per run"
             )
-        lo, hi = per, max(pages)
-        while lo < hi:  # smallest pages-per-partition that fits (total() is non-increasing)
-            mid = (lo + hi) // 2
-            if total(mid) <= max_partitions:
-                hi = mid
-            else:
-                lo = mid + 1
-        per = lo
+        per = fewest_pages(per, max(pages), max_partitions)
     elif parallelism > 1 and pages:
-        slots = min(max_partitions, math.ceil(total(per) / parallelism) * parallelism)
-        lo, hi = min(per, MIN_BALANCED_PAGES), per
-        while lo < hi:  # fewest pages per partition that still fits the same waves
-            mid = (lo + hi) // 2
-            if total(mid) <= slots:
-                hi = mid
-            else:
-                lo = mid + 1
-        per = lo
+        # Fewest pages per partition that still fits the same number of waves.
+        waves = math.ceil(total(per) / parallelism)
+        per = fewest_pages(min(per, MIN_BALANCED_PAGES), per, min(max_partitions, waves * parallelism))
     partitions: list[Partition] = []
     for iv, n_pages in zip(intervals, pages, strict=True):
         for first, last in _page_ranges(n_pages, per, open_ended):
