@@ -41,8 +41,7 @@ class RequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._interval = 60.0 / self.requests_per_minute if self.requests_per_minute else 0.0
-        self._tolerance = (burst - 1) * self._interval
+        self._space(self.requests_per_minute)
         self._tat = clock()  # theoretical arrival time of the next conforming request
         self._paused_until = 0.0
         self.granted = 0
@@ -92,8 +91,12 @@ class RequestBudget:
             if self.unlimited:
                 return
             self.requests_per_minute = requests_per_minute
-            self._interval = 60.0 / requests_per_minute
-            self._tolerance = (self.burst - 1) * self._interval
+            self._space(requests_per_minute)
+
+    def _space(self, requests_per_minute: float) -> None:
+        """Set the gap between requests and the burst tolerance for a rate (0 = unlimited)."""
+        self._interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        self._tolerance = (self.burst - 1) * self._interval
 
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (after a 429), then resume at the steady rate.
