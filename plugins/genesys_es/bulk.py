@@ -119,6 +119,12 @@ class _RecordingClient:
         setattr(self._client, name, value)
 
 
+#: Documents per bulk request. Small requests reach the node while the next ones are built (a partition
+#: task builds in a read-ahead thread): 250 (about 1 MB) beat 500 and 1000 with the node on its own core
+#: and matched them on shared cores (docs/benchmarks.md).
+DEFAULT_CHUNK_SIZE = 250
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -151,7 +157,7 @@ class BulkWriter:
         *,
         deadletter_index: str | None,
         max_chunk_bytes: int = 8 * 1024 * 1024,
-        chunk_size: int = 1000,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
         max_retries: int = 6,
         initial_backoff: float = 0.5,
         max_backoff: float = 30,

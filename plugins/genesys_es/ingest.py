@@ -115,6 +115,21 @@ def conversation_actions(
         }
 
 
+def serialized_actions(actions: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Yield the actions with ``_source`` as JSON bytes, the form the bulk body carries.
+
+    Serializing where the documents are built (the read-ahead thread of a partition task) holds the
+    documents waiting for the bulk writer as bytes: a fraction of the memory of the dicts.
+
+    :param actions: bulk actions whose ``_source`` is a dict (bytes pass through).
+    """
+    for action in actions:
+        source = action.get("_source")
+        if source is not None and not isinstance(source, bytes):
+            action = {**action, "_source": dumps(source)}
+        yield action
+
+
 def deadletter_invalid(
     es: Elasticsearch, deadletter_index: str, invalid: list[dict[str, Any]], context: dict[str, Any]
 ) -> int:

@@ -42,3 +42,14 @@ def test_pin_process_pins_every_thread_and_new_threads_inherit():
         stop.set()
         pin_process(os.getpid(), available)
     assert os.sched_getaffinity(0) == available
+
+
+def test_split_runs_only_against_a_local_node_with_two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import run
+
+    monkeypatch.setattr(run.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert run.split_unavailable("http://127.0.0.1:9400") is None
+    assert run.split_unavailable("http://localhost:9200") is None
+    assert "not on this machine" in (run.split_unavailable("https://es.example.com:9200") or "")
+    monkeypatch.setattr(run.os, "sched_getaffinity", lambda pid: {0})
+    assert "fewer than 2 CPUs" in (run.split_unavailable("http://127.0.0.1:9400") or "")

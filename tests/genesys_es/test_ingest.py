@@ -9,7 +9,12 @@ from elasticsearch import Elasticsearch
 
 from genesys_es.bulk import BulkWriter
 from genesys_es.index_setup import deadletter_index, ensure_index_resources
-from genesys_es.ingest import PartitionStats, conversation_actions, deadletter_invalid
+from genesys_es.ingest import (
+    PartitionStats,
+    conversation_actions,
+    deadletter_invalid,
+    serialized_actions,
+)
 from genesys_es.models import ConversationQueryResponse
 from genesys_es.pii import PiiPolicy
 from tests.genesys_es.sample_conversations import all_samples
@@ -50,3 +55,18 @@ def test_conversation_without_id_is_dead_lettered_and_its_page_indexed(
     )["hits"]["hits"]
     assert "conversationId" in letter["_source"]["reason"]
     assert orjson.loads(letter["_source"]["source"]) == broken
+
+
+def test_serialized_actions_carry_the_source_as_json_bytes() -> None:
+    source = {"conversationId": "c1", "derived": {"open": False}}
+    actions = [
+        {"_index": "i", "_id": "c1", "_source": source},
+        {"_index": "i", "_id": "c2", "_source": b'{"conversationId":"c2"}'},
+        {"_op_type": "delete", "_index": "i", "_id": "c3"},
+    ]
+    out = list(serialized_actions(iter(actions)))
+
+    assert orjson.loads(out[0]["_source"]) == source
+    assert out[0]["_id"] == "c1" and actions[0]["_source"] is source  # the input action is not modified
+    assert out[1]["_source"] == b'{"conversationId":"c2"}'
+    assert out[2] == {"_op_type": "delete", "_index": "i", "_id": "c3"}

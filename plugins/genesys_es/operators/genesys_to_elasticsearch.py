@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, Variable
@@ -50,6 +50,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
     :param concurrency: pages fetched at once.
     :param budget_parts: partitions that may run at once and share the connection's request budget.
     :param max_chunk_bytes: upper bound of one bulk request body.
+    :param chunk_size: upper bound of documents per bulk request (default ``bulk.DEFAULT_CHUNK_SIZE``).
     :param budget_poll_seconds: how often the task counts the partition tasks running (live writer leases
         of the index prefix) to take a larger share of the request budget when fewer than ``budget_parts``
         run; 0 keeps the fixed share ``1 / budget_parts``.
@@ -68,6 +69,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         concurrency: int = 4,
         budget_parts: int = 1,
         max_chunk_bytes: int = 8 * 1024 * 1024,
+        chunk_size: int | None = None,
         budget_poll_seconds: float = 2.0,
         **kwargs: Any,
     ) -> None:
@@ -79,11 +81,12 @@ class GenesysToElasticsearchOperator(BaseOperator):
         self.concurrency = concurrency
         self.budget_parts = budget_parts
         self.max_chunk_bytes = max_chunk_bytes
+        self.chunk_size = chunk_size
         self.budget_poll_seconds = budget_poll_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
-        from genesys_es.bulk import BulkWriter
+        from genesys_es.bulk import DEFAULT_CHUNK_SIZE, BulkWriter
         from genesys_es.gc_tuning import frozen_heap
         from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
@@ -93,8 +96,10 @@ class GenesysToElasticsearchOperator(BaseOperator):
             conversation_actions,
             deadletter_invalid,
             page_conversations,
+            serialized_actions,
         )
         from genesys_es.planning import Partition
+        from genesys_es.read_ahead import read_ahead
         from genesys_es.run_config import RunConfig
 
         if self.concurrency < 1 or self.budget_parts < 1:
@@ -135,6 +140,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
             es,
             deadletter_index=deadletter_index(config.index_prefix),
             max_chunk_bytes=self.max_chunk_bytes,
+            chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
             deadletter_context={"runId": run_id, "partition": part.label},
         )
         try:
@@ -160,7 +166,10 @@ class GenesysToElasticsearchOperator(BaseOperator):
                     label=part.label,
                     stats=stats,
                 )
-                result = writer.write(actions)
+                # Pages are fetched, built and serialized in a thread while a bulk request is in flight;
+                # on any error, closing it stops that thread before the leases are released.
+                with closing(read_ahead(serialized_actions(actions), name=f"build {part.label}")) as ahead:
+                    result = writer.write(ahead)
             invalid = deadletter_invalid(
                 es,
                 deadletter_index(config.index_prefix),

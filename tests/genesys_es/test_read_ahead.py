@@ -1,0 +1,89 @@
+"""The read-ahead thread keeps order, bounds what it holds, hands over errors and stops with its consumer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from genesys_es.read_ahead import read_ahead
+
+
+class Source:
+    """A generator that records how far it was read, in which thread, and whether it was closed."""
+
+    def __init__(self, count: int, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = count, fail_at
+        self.produced = 0
+        self.closed = False
+        self.threads: set[str] = set()
+
+    def __iter__(self) -> Iterator[int]:
+        try:
+            for i in range(self.count):
+                if i == self.fail_at:
+                    raise RuntimeError(f"page {i} failed")
+                self.threads.add(threading.current_thread().name)
+                self.produced += 1
+                yield i
+        finally:
+            self.closed = True
+
+
+@settings(max_examples=40, deadline=None)
+@given(count=st.integers(0, 250), batch=st.integers(1, 40), max_batches=st.integers(1, 4))
+def test_items_come_out_in_order_and_complete(count: int, batch: int, max_batches: int) -> None:
+    source = Source(count)
+    assert list(read_ahead(source, batch=batch, max_batches=max_batches)) == list(range(count))
+    assert source.closed
+
+
+def test_items_are_produced_in_the_named_thread() -> None:
+    source = Source(10)
+    assert list(read_ahead(source, name="build p1")) == list(range(10))
+    assert source.threads == {"build p1"}
+
+
+def test_a_slow_consumer_bounds_what_is_read_ahead() -> None:
+    source = Source(10_000)
+    items = read_ahead(source, batch=10, max_batches=3)
+    assert next(items) == 0
+    time.sleep(0.3)
+    # Three lists wait in the queue, one is blocked on put, one was handed over: 5 x 10 at most.
+    assert source.produced <= 50
+    items.close()
+    assert source.closed
+
+
+def test_a_producer_error_is_raised_after_the_items_before_it() -> None:
+    source = Source(100, fail_at=37)
+    received: list[int] = []
+    with pytest.raises(RuntimeError, match="page 37 failed"):
+        for item in read_ahead(source, batch=10):
+            received.append(item)
+    assert received == list(range(37))
+    assert source.closed
+
+
+def test_a_consumer_error_stops_the_producer_and_closes_the_source() -> None:
+    source = Source(1_000_000)
+
+    def consume() -> None:
+        for item in read_ahead(source, batch=10, max_batches=2):
+            if item == 15:
+                raise ValueError("bulk failed")
+
+    with pytest.raises(ValueError, match="bulk failed"):
+        consume()
+    assert source.closed
+    assert source.produced < 100
+
+
+@pytest.mark.parametrize(("batch", "max_batches"), [(0, 1), (1, 0), (-1, 5)])
+def test_bad_sizes_are_refused(batch: int, max_batches: int) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        list(read_ahead([1], batch=batch, max_batches=max_batches))
