@@ -2,7 +2,7 @@
 # `make bench`: measure ceiling, pipeline, baseline, throttled rate, scale and search latency (bench/run.py).
 #
 #   BENCH_MODE=quick|full   quick (default): 10k-conversation comparison, scale 10k/30k, 1-minute throttled run;
-#                           full: 20k comparison x3, scale 10k/100k/300k, 2-minute throttled run (about 20 minutes
+#                           full: 20k comparison x5 (other sections x3), scale 10k/100k/300k, 2-minute throttled run (about 20 minutes
 #                           here, plus about 30 to load the 1M search corpus the first time; it is reused after).
 #   BENCH_ES_PORT=9400      a dedicated Elasticsearch node (started here if not running, left running).
 #   BENCH_ES_URL=...        use an existing node instead (no start).
