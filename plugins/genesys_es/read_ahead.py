@@ -41,9 +41,9 @@ def read_ahead(
     operation per list, not per item), and at most ``max_batches`` lists wait, which bounds memory.
 
     An exception in the producer is raised in the consumer, with its traceback, after every item produced
-    before it. When the consumer stops
-    early (an exception, ``close()``), the producer stops at its next item and closes ``items`` (so a page
-    reader shuts down its fetch threads); the consumer waits up to ``join_seconds`` for that.
+    before it. When the consumer stops early (an exception, ``close()``), the producer stops at its next
+    item and closes ``items`` (so a page reader shuts down its fetch threads); the consumer waits up to
+    ``join_seconds`` for that.
 
     :param items: the iterable to produce; it is iterated (and closed) only in the producer thread.
     :param batch: items per hand-over.
