@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, closing, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, Variable
@@ -99,7 +99,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
             serialized_actions,
         )
         from genesys_es.planning import Partition
-        from genesys_es.read_ahead import read_ahead
+        from genesys_es.read_ahead import ReadAhead
         from genesys_es.run_config import RunConfig
 
         if self.concurrency < 1 or self.budget_parts < 1:
@@ -119,7 +119,6 @@ class GenesysToElasticsearchOperator(BaseOperator):
             max_concurrency=self.concurrency,
             budget_parts=self.budget_parts,
         )
-        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_client()
         index = monthly_index(config.index_prefix, part.start)
         # One holder per partition, not per try: a retry takes over the lease of a killed try, so its
         # release restores the bulk-time settings instead of waiting for the dead lease to expire.
@@ -136,19 +135,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
             part.expected,
             index,
         )
-        writer = BulkWriter(
-            es,
-            deadletter_index=deadletter_index(config.index_prefix),
-            max_chunk_bytes=self.max_chunk_bytes,
-            chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
-            deadletter_context={"runId": run_id, "partition": part.label},
-        )
         try:
-            with (
-                frozen_heap(),
-                bulk_write_session(es, config.index_prefix, [index], holder),
-                self._budget_share(genesys, es, config.index_prefix),
-            ):
+            with frozen_heap():
                 pages = genesys.iter_pages(
                     part.start,
                     part.end,
@@ -166,10 +154,27 @@ class GenesysToElasticsearchOperator(BaseOperator):
                     label=part.label,
                     stats=stats,
                 )
-                # Pages are fetched, built and serialized in a thread while a bulk request is in flight;
-                # on any error, closing it stops that thread before the leases are released.
-                with closing(read_ahead(serialized_actions(actions), name=f"build {part.label}")) as ahead:
-                    result = writer.write(ahead)
+                # From here a thread fetches, builds and serializes: the first pages arrive while the
+                # index and the leases are set up, the next ones while a bulk request is in flight.
+                with ReadAhead(serialized_actions(actions), name=f"build {part.label}") as ahead:
+                    es = ElasticsearchClientHook(
+                        elasticsearch_conn_id=self.elasticsearch_conn_id
+                    ).get_client()
+                    writer = BulkWriter(
+                        es,
+                        deadletter_index=deadletter_index(config.index_prefix),
+                        max_chunk_bytes=self.max_chunk_bytes,
+                        chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
+                        deadletter_context={"runId": run_id, "partition": part.label},
+                    )
+                    with (
+                        bulk_write_session(es, config.index_prefix, [index], holder),
+                        self._budget_share(genesys, es, config.index_prefix),
+                    ):
+                        try:
+                            result = writer.write(ahead)
+                        finally:
+                            ahead.close()  # stop fetching before the leases are released
             invalid = deadletter_invalid(
                 es,
                 deadletter_index(config.index_prefix),
