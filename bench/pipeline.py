@@ -7,7 +7,15 @@ with ``budget_parts = workers`` so the partitions share the connection's request
 Running the DAG itself with ``dag.test()`` would run mapped tasks one after the other in one process, which
 neither shows the parallelism of a real deployment nor gives a per-task memory figure.
 
-Each task process reports its operator summary, its RSS when it started and its peak RSS (``ru_maxrss``).
+The task processes are forked from a lean fork server that has loaded Airflow's task supervisor and the
+operator's modules, as Airflow's supervisor forks its task process; not from this harness, whose heap holds
+the ceiling's documents: a task forked from that 650 MB heap spent 0.21 ms of CPU per document, one forked
+from the fork server 0.17-0.18 (docs/benchmarks.md). Each task takes the harness's current ``AIRFLOW_*``
+variables (connections change with every simulator) and CPU affinity (``bench.affinity.split_cores``) when
+it starts.
+
+Each task process reports its operator summary, its RSS when it started, its peak RSS (``ru_maxrss``) and the
+CPU time it used.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ class PipelineRun:
     peak_rss_mb: float
     start_rss_mb: float
     task_seconds_max: float
+    task_cpu_seconds: float = 0.0
     summaries: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
@@ -69,9 +78,55 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _task(conn, partition: dict[str, Any], run_config: dict[str, Any], workers: int, map_index: int) -> None:
-    """Body of one partition task process: execute the operator and send back summary and memory."""
+#: Modules a partition task process finds loaded: Airflow's task supervisor (which forks it) and the operator's.
+TASK_MODULES = (
+    "airflow.sdk.execution_time.supervisor",
+    "genesys_es.bulk",
+    "genesys_es.documents",
+    "genesys_es.hooks.elasticsearch_client",
+    "genesys_es.hooks.genesys_cloud",
+    "genesys_es.ingest",
+    "genesys_es.operators.genesys_to_elasticsearch",
+    "genesys_es.planning",
+    "genesys_es.run_config",
+    "bench.pipeline",
+)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Return the context task processes start in: a fork server with :data:`TASK_MODULES` loaded."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(TASK_MODULES))
+    return ctx
+
+
+def _launch_state() -> tuple[dict[str, str], set[int]]:
+    """Return what a task process takes from the harness: its ``AIRFLOW_*`` variables and CPU affinity."""
+    return {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW")}, os.sched_getaffinity(0)
+
+
+def _adopt(environ: dict[str, str], cpus: set[int]) -> None:
+    os.environ.update(environ)
+    os.sched_setaffinity(0, cpus)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _task(
+    conn,
+    partition: dict[str, Any],
+    run_config: dict[str, Any],
+    workers: int,
+    map_index: int,
+    environ: dict[str, str],
+    cpus: set[int],
+) -> None:
+    """Body of one partition task process: execute the operator and send back summary, memory and CPU."""
     try:
+        _adopt(environ, cpus)
         from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 
         start_rss = _rss_mb()
@@ -91,6 +146,7 @@ def _task(conn, partition: dict[str, Any], run_config: dict[str, Any], workers: 
                 "start_rss_mb": start_rss,
                 "peak_rss_mb": peak,
                 "task_seconds": time.perf_counter() - began,
+                "cpu_seconds": _cpu_seconds(),
             }
         )
     except BaseException as exc:
@@ -103,10 +159,12 @@ def _task(conn, partition: dict[str, Any], run_config: dict[str, Any], workers: 
 def plan(
     page_size: int = 100, pages_per_partition: int | None = None, parallelism: int = 1
 ) -> list[dict[str, Any]]:
-    """Plan the benchmark day like the DAG's ``plan_partitions`` task (in a child, to keep the parent clean)."""
-    ctx = multiprocessing.get_context("fork")
+    """Plan the benchmark day like the DAG's ``plan_partitions`` task (in a task process of its own)."""
+    ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_plan_task, args=(child, page_size, pages_per_partition, parallelism))
+    proc = ctx.Process(
+        target=_plan_task, args=(child, page_size, pages_per_partition, parallelism, *_launch_state())
+    )
     proc.start()
     child.close()
     result = parent.recv()
@@ -116,8 +174,16 @@ def plan(
     return result
 
 
-def _plan_task(conn, page_size: int, pages_per_partition: int | None, parallelism: int) -> None:
+def _plan_task(
+    conn,
+    page_size: int,
+    pages_per_partition: int | None,
+    parallelism: int,
+    environ: dict[str, str],
+    cpus: set[int],
+) -> None:
     try:
+        _adopt(environ, cpus)
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
         from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION, plan_partitions
 
@@ -139,14 +205,11 @@ def _plan_task(conn, page_size: int, pages_per_partition: int | None, parallelis
 
 
 def warm_imports() -> None:
-    """Import the operator's modules before forking, as Airflow's workers have them loaded."""
-    import genesys_es.bulk
-    import genesys_es.documents
-    import genesys_es.hooks.elasticsearch_client
-    import genesys_es.hooks.genesys_cloud
-    import genesys_es.ingest
-    import genesys_es.operators.genesys_to_elasticsearch
-    import genesys_es.run_config  # noqa: F401
+    """Import :data:`TASK_MODULES` here too, so the harness's first CPU accounting does not pay for them."""
+    import importlib
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
 
 
 def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRun:
@@ -170,7 +233,8 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
     started = time.perf_counter()
     partitions = plan(parallelism=workers)
     plan_seconds = time.perf_counter() - started
-    ctx = multiprocessing.get_context("fork")
+    ctx = _context()
+    launch = _launch_state()
     queue = list(enumerate(partitions))
     running: list[tuple[Any, Any, dict[str, Any]]] = []
     results: list[dict[str, Any]] = []
@@ -178,7 +242,7 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
         while queue and len(running) < workers:
             index, part = queue.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_task, args=(child, part, config, workers, index))
+            proc = ctx.Process(target=_task, args=(child, part, config, workers, index, *launch))
             proc.start()
             child.close()
             running.append((proc, parent, part))
@@ -208,6 +272,7 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
         peak_rss_mb=max(r["peak_rss_mb"] for r in results),
         start_rss_mb=max(r["start_rss_mb"] for r in results),
         task_seconds_max=max(r["task_seconds"] for r in results),
+        task_cpu_seconds=sum(r["cpu_seconds"] for r in results),
         summaries=summaries,
     )
 
