@@ -5,10 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context, Variable
 from airflow.sdk.exceptions import AirflowFailException
+
+if TYPE_CHECKING:
+    from genesys_es.bulk import BulkResult, BulkWriter
+    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+    from genesys_es.read_ahead import ReadAhead
 
 PII_KEY_VARIABLE = "genesys_es_pii_key"
 
@@ -90,7 +95,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         from genesys_es.gc_tuning import frozen_heap
         from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-        from genesys_es.index_setup import bulk_write_session, deadletter_index, monthly_index
+        from genesys_es.index_setup import deadletter_index, monthly_index
         from genesys_es.ingest import (
             PartitionStats,
             conversation_actions,
@@ -167,14 +172,9 @@ class GenesysToElasticsearchOperator(BaseOperator):
                         chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
                         deadletter_context={"runId": run_id, "partition": part.label},
                     )
-                    with (
-                        bulk_write_session(es, config.index_prefix, [index], holder),
-                        self._budget_share(genesys, es, config.index_prefix),
-                    ):
-                        try:
-                            result = writer.write(ahead)
-                        finally:
-                            ahead.close()  # stop fetching before the leases are released
+                    result = self._write_under_lease(
+                        writer, ahead, genesys, config.index_prefix, index, holder
+                    )
             invalid = deadletter_invalid(
                 es,
                 deadletter_index(config.index_prefix),
@@ -211,6 +211,30 @@ class GenesysToElasticsearchOperator(BaseOperator):
                 f"{deadletter_index(config.index_prefix)} (threshold {config.deadletter_threshold})"
             )
         return summary
+
+    def _write_under_lease(
+        self,
+        writer: BulkWriter,
+        ahead: ReadAhead[dict[str, Any]],
+        genesys: GenesysCloudHook,
+        prefix: str,
+        index: str,
+        holder: str,
+    ) -> BulkResult:
+        """Write the read-ahead's actions while holding the index's writer lease; return the bulk result.
+
+        The read-ahead is closed before the lease is released, so no page is fetched after the lease ends.
+        """
+        from genesys_es.index_setup import bulk_write_session
+
+        with (
+            bulk_write_session(writer.es, prefix, [index], holder),
+            self._budget_share(genesys, writer.es, prefix),
+        ):
+            try:
+                return writer.write(ahead)
+            finally:
+                ahead.close()
 
     def _budget_share(self, genesys: Any, es: Any, prefix: str) -> AbstractContextManager[Any]:
         """Return the background share of the request budget (a no-op with one part, polling off or no limit)."""
