@@ -240,7 +240,6 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
     config = build_run_config(
         {"date_from": DAY.isoformat(), "date_to": DAY.isoformat(), "index_prefix": prefix, "pii": pii},
         None,
-        None,
     ).to_xcom()
     started = time.perf_counter()
     partitions = plan(parallelism=workers)

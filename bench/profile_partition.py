@@ -50,7 +50,6 @@ def main() -> None:
             "pii": args.pii,
         },
         None,
-        None,
     )
     partition = Partition(
         start=DAY_START,

@@ -1,9 +1,16 @@
 """Daily ingest of Genesys Cloud conversation details into Elasticsearch.
 
-A scheduled run for logical date D owns the UTC day [D, D+1): it plans that day into partitions
-(sub-intervals under the 100,000-result cap, then page ranges), indexes each partition in its own
-mapped task, verifies the index and emits the ``genesys_conversations_index`` asset.
-Triggered by hand, ``date_from``/``date_to`` (re)index a range of days in one run.
+**Which day a run owns.** A run for logical date D owns the UTC day [D, D+1), however it was made:
+by the schedule, by **Trigger** in the UI, by `airflow dags test <dag> D` or by
+`airflow backfill create --from-date A --to-date B` (one run per day). A run without a logical date
+owns the day it was triggered. The form's `date_from`/`date_to` replace that day with a range of days.
+
+The scheduler catches up by itself from `[genesys_es] start_date` (default 2026-11-01); every other
+day can be run by hand or by backfill at any time (the DAG's start date is kept early for that).
+
+Each day is planned into partitions (sub-intervals under the 100,000-result cap, then page ranges),
+each partition indexed in its own mapped task; then the run verifies every day (and re-checks the days
+before it once Genesys has settled) and emits the `genesys_conversations_index` asset.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, conf, dag
+from airflow.sdk import Param, conf, dag
 
 from genesys_es.assets import DEFAULT_INDEX_PREFIX, GENESYS_API_POOL
 from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
@@ -25,16 +32,17 @@ from genesys_es.operators.ingest_tasks import (
 )
 from genesys_es.operators.verify import GenesysElasticsearchVerifyOperator
 from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION
+from genesys_es.timetables import EARLIEST_DAY, DailyCatchupFromTimetable
 
-START_DATE = pendulum.parse(conf.get("genesys_es", "start_date", fallback="2026-11-01"), tz="UTC")
+CATCHUP_FROM = pendulum.parse(conf.get("genesys_es", "start_date", fallback="2026-11-01"), tz="UTC")
 MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallback=4)
 
 
 @dag(
     dag_id="genesys_conversations_to_es",
     description="Index Genesys Cloud conversation details into Elasticsearch, one UTC day per run.",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=START_DATE,
+    schedule=DailyCatchupFromTimetable(CATCHUP_FROM),
+    start_date=EARLIEST_DAY,
     catchup=True,
     max_active_runs=conf.getint("genesys_es", "max_active_runs", fallback=2),
     tags=["genesys", "elasticsearch", "ingest"],
@@ -144,6 +152,7 @@ def genesys_conversations_to_es() -> None:
         index_prefix="{{ params.index_prefix }}",
         start="{{ ti.xcom_pull(task_ids='resolve_run')['start'] }}",
         end="{{ ti.xcom_pull(task_ids='resolve_run')['end'] }}",
+        pii="{{ ti.xcom_pull(task_ids='resolve_run')['pii'] }}",
         latency_target_p95_ms="{{ params.latency_target_p95_ms }}",
         pool=GENESYS_API_POOL,
     )

@@ -108,8 +108,13 @@ def conversations_template(
     return body
 
 
-def _create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> bool:
-    """Create an index unless it exists; return True when this call created it."""
+def create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> bool:
+    """Create an index unless it exists; return True when this call created it.
+
+    :param es: the Elasticsearch client.
+    :param index: the index name.
+    :param body: the create-index body (settings, mappings).
+    """
     if es.indices.exists(index=index):
         return False
     resp = es.options(ignore_status=400).indices.create(index=index, **body)
@@ -137,8 +142,8 @@ def ensure_index_resources(
     es.indices.put_index_template(
         name=validate_prefix(prefix), **conversations_template(prefix, shards=shards, replicas=replicas)
     )
-    _create_if_missing(es, deadletter_index(prefix), load_template("deadletter", prefix))
-    _create_if_missing(es, writers_index(prefix), load_template("writers", prefix))
+    create_if_missing(es, deadletter_index(prefix), load_template("deadletter", prefix))
+    create_if_missing(es, writers_index(prefix), load_template("writers", prefix))
     existing = es.options(ignore_status=404).indices.get_alias(index=f"{prefix}-2*", expand_wildcards="open")
     if existing.meta.status == 200:
         missing = [name for name, info in existing.body.items() if prefix not in info.get("aliases", {})]
@@ -192,7 +197,7 @@ def ensure_monthly_indices(es: Elasticsearch, prefix: str, months: Iterable[Any]
     if not es.indices.exists_index_template(name=prefix):
         raise LeaseError(f"index template {prefix} is missing: call ensure_index_resources first")
     for name in names:
-        _create_if_missing(es, name, {})
+        create_if_missing(es, name, {})
     es.indices.update_aliases(actions=[{"add": {"indices": names, "alias": prefix}}])
     return names
 
@@ -448,7 +453,7 @@ class WriterSession:
 
     def acquire(self) -> WriterSession:
         """Take the leases and apply bulk settings to indices nobody else is writing to."""
-        _create_if_missing(self.es, writers_index(self.prefix), load_template("writers", self.prefix))
+        create_if_missing(self.es, writers_index(self.prefix), load_template("writers", self.prefix))
         ensure_monthly_indices(self.es, self.prefix, self.indices)
         self._acquired_at = _now()
         self._write_leases(self._acquired_at)

@@ -115,6 +115,41 @@ def conversation_actions(
         }
 
 
+def index_conversations(
+    es: Elasticsearch,
+    conversations: Iterable[dict[str, Any]],
+    *,
+    index_prefix: str,
+    pii: PiiPolicy,
+    run_id: str | None,
+    label: str,
+) -> tuple[Any, PartitionStats]:
+    """Index whole conversations fetched by id (open ones refreshed, missing ones repaired).
+
+    Return the bulk result and the counters; refused documents go to the dead-letter index.
+
+    :param es: the Elasticsearch client.
+    :param conversations: conversation dicts as the details query returns them.
+    :param index_prefix: the index prefix.
+    :param pii: how to treat personal data.
+    :param run_id: the Airflow run id stored in each document.
+    :param label: what wrote them (stored as the document's partition).
+    """
+    from genesys_es.bulk import BulkWriter
+    from genesys_es.index_setup import deadletter_index
+
+    stats = PartitionStats()
+    actions = conversation_actions(
+        conversations, None, index_prefix=index_prefix, pii=pii, run_id=run_id, label=label, stats=stats
+    )
+    context = {"runId": run_id, "partition": label}
+    result = BulkWriter(
+        es, deadletter_index=deadletter_index(index_prefix), deadletter_context=context
+    ).write(actions)
+    result.deadlettered += deadletter_invalid(es, deadletter_index(index_prefix), stats.invalid, context)
+    return result, stats
+
+
 def serialized_actions(actions: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Yield the actions with ``_source`` as JSON bytes, the form the bulk body carries.
 

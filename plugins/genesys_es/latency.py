@@ -116,6 +116,20 @@ class LatencyReport:
         """Return a JSON-serialisable summary."""
         return asdict(self)
 
+    def summary(self, target_p95_ms: float | None) -> dict[str, Any]:
+        """Return the rounded figures a task summary carries.
+
+        :param target_p95_ms: the target the report was measured against.
+        """
+        return {
+            "target_p95_ms": target_p95_ms,
+            "p50_ms": round(self.client_p50_ms, 1),
+            "p95_ms": round(self.client_p95_ms, 1),
+            "max_ms": round(self.client_max_ms, 1),
+            "took_p95_ms": round(self.took_p95_ms, 1),
+            "probes": {p.name: round(p.client_p95_ms, 1) for p in self.probes},
+        }
+
 
 def percentile(values: Sequence[float], pct: float) -> float:
     """Return the nearest-rank percentile of ``values`` (0 for no values).

@@ -12,6 +12,24 @@ from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION
 MAX_RANGE_DAYS = 31
 INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 
+#: Every param the ingest DAG declares; anything else in a run's conf is refused (a misspelling).
+KNOWN_PARAMS: frozenset[str] = frozenset(
+    {
+        "date_from",
+        "date_to",
+        "mode",
+        "pii",
+        "page_size",
+        "pages_per_partition",
+        "dry_run",
+        "deadletter_threshold",
+        "refresh_open_days",
+        "index_prefix",
+        "latency_target_p95_ms",
+        "chaos_fail_partitions",
+    }
+)
+
 Mode = Literal["upsert", "rebuild"]
 PiiMode = Literal["hash", "drop", "keep"]
 
@@ -103,36 +121,38 @@ def _as_int(params: dict[str, Any], name: str, default: int, low: int, high: int
 
 def build_run_config(
     params: dict[str, Any],
-    data_interval_start: datetime | None,
-    data_interval_end: datetime | None,
+    logical_date: datetime | None,
     *,
     now: datetime | None = None,
 ) -> RunConfig:
     """Validate the run's params and resolve the UTC days it covers.
 
-    Without ``date_from``/``date_to`` a run covers the UTC days of its data interval (a scheduled run
-    for logical date D covers day D). With them, it (re)indexes every day from ``date_from`` to
-    ``date_to`` inclusive.
+    The one rule (README, DAG docs): a run owns the UTC day of its logical date, ``[D, D+1)``, whether
+    the scheduler, a manual trigger, ``airflow dags test`` or ``airflow backfill create`` made it; a run
+    without a logical date owns the day it was triggered. ``date_from``/``date_to`` replace that day
+    with every day from ``date_from`` to ``date_to`` inclusive.
 
     :param params: the DAG run's params (from the trigger form or the DAG defaults).
-    :param data_interval_start: the run's data interval start.
-    :param data_interval_end: the run's data interval end.
+    :param logical_date: the run's logical date (or, when it has none, when it was triggered).
     :param now: the current time (for tests).
     """
     errors: list[str] = []
     now = now or datetime.now(UTC)
+    unknown = sorted(str(name) for name in params if name not in KNOWN_PARAMS)
+    if unknown:
+        errors.append(
+            f"unknown param(s) {', '.join(map(repr, unknown))}; the known ones are "
+            + ", ".join(sorted(KNOWN_PARAMS))
+        )
     date_from = _as_date(params.get("date_from"), "date_from", errors)
     date_to = _as_date(params.get("date_to"), "date_to", errors)
     if (date_from is None) != (date_to is None) and not errors:
-        errors.append("give both date_from and date_to, or neither (to use the run's data interval)")
+        errors.append("give both date_from and date_to, or neither (to index the run's own day)")
     if date_from is None and date_to is None and not errors:
-        if data_interval_start is None or data_interval_end is None:
-            errors.append("the run has no data interval: give date_from and date_to")
+        if logical_date is None:
+            errors.append("the run has no logical date: give date_from and date_to")
         else:
-            date_from = data_interval_start.astimezone(UTC).date()
-            last = data_interval_end.astimezone(UTC)
-            # The interval end is exclusive: a run over [D, D+1) covers day D only.
-            date_to = (last - timedelta(microseconds=1)).date() if last > data_interval_start else date_from
+            date_from = date_to = logical_date.astimezone(UTC).date()
     if date_from and date_to:
         if date_to < date_from:
             errors.append(f"date_to ({date_to}) is before date_from ({date_from})")

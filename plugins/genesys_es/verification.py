@@ -47,6 +47,7 @@ class Reconciliation:
     :param missing_total: how many source ids are missing in all.
     :param extra_ids: indexed ids the source did not return (capped).
     :param checked_ids: whether the ids were compared (else only counts).
+    :param deadlettered: missing ids that are in the dead-letter index (refused by Elasticsearch, kept).
     """
 
     alias: str
@@ -62,6 +63,7 @@ class Reconciliation:
     extra_total: int = 0
     checked_ids: bool = False
     source_distinct: int | None = None
+    deadlettered: int = 0
 
     @property
     def difference(self) -> int:
@@ -77,7 +79,7 @@ class Reconciliation:
     def ok(self) -> bool:
         """Return whether the interval passes (see the module docstring for the rule)."""
         if self.checked_ids:
-            return self.missing_total == 0 and self.extra_total == 0
+            return self.missing_total == self.deadlettered and self.extra_total == 0
         return abs(self.difference) <= self.allowed_difference
 
     def message(self) -> str:
@@ -88,7 +90,10 @@ class Reconciliation:
             f"{', interval still growing' if self.growing else ', closed interval'})"
         )
         if self.checked_ids:
-            text += f"; missing {self.missing_total}, unexpected {self.extra_total}"
+            text += (
+                f"; missing {self.missing_total} ({self.deadlettered} of them dead-lettered), "
+                f"unexpected {self.extra_total}"
+            )
             if self.missing_ids:
                 more = self.missing_total - len(self.missing_ids)
                 text += f"; missing ids: {', '.join(self.missing_ids)}" + (
@@ -246,6 +251,26 @@ def find_missing_ids(
     return missing
 
 
+def count_deadlettered(es: Elasticsearch, deadletter_index: str, ids: list[str]) -> int:
+    """Return how many of ``ids`` have a dead letter (a document Elasticsearch refused for good).
+
+    :param es: the client.
+    :param deadletter_index: the dead-letter index.
+    :param ids: conversation ids.
+    """
+    found: set[str] = set()
+    for batch in _batches(ids, ID_BATCH_SIZE):
+        resp = es.options(ignore_status=404).search(
+            index=deadletter_index,
+            query={"terms": {"conversationId": batch}},
+            size=0,
+            aggs={"ids": {"terms": {"field": "conversationId", "size": len(batch)}}},
+        )
+        if resp.meta.status == 200:
+            found.update(bucket["key"] for bucket in resp["aggregations"]["ids"]["buckets"])
+    return len(found)
+
+
 def iter_indexed_ids(
     es: Elasticsearch, alias: str, start: datetime | str, end: datetime | str, *, page_size: int = 5000
 ) -> Iterator[str]:
@@ -288,6 +313,7 @@ def verify_interval(
     tolerance: float = 0.0,
     growing: bool = False,
     list_limit: int = 100,
+    deadletter_index: str | None = None,
 ) -> Reconciliation:
     """Reconcile counts and, when they differ beyond the tolerance, compare ids with the source.
 
@@ -300,6 +326,7 @@ def verify_interval(
     :param tolerance: relative tolerance for a growing interval.
     :param growing: whether the interval may still grow.
     :param list_limit: at most this many missing (and unexpected) ids are kept in the result.
+    :param deadletter_index: where refused documents are kept; missing ids found there are counted apart.
     """
     rec = reconcile_counts(es, alias, start, end, source_count, tolerance=tolerance, growing=growing)
     if rec.ok or source_ids is None:
@@ -316,6 +343,8 @@ def verify_interval(
     rec.source_distinct = len(seen)
     rec.missing_total = len(missing)
     rec.missing_ids = missing[:list_limit]
+    if deadletter_index and missing:
+        rec.deadlettered = count_deadlettered(es, deadletter_index, missing)
     extra = [cid for cid in iter_indexed_ids(es, alias, start, end) if cid not in seen]
     rec.extra_total = len(extra)
     rec.extra_ids = extra[:list_limit]

@@ -101,6 +101,51 @@ def test_day_is_indexed_completely_once_and_rerun_changes_nothing(
     assert len(again) == len(ids) and set(again) == source_ids
 
 
+def test_a_day_before_the_catchup_start_is_indexed_by_its_logical_date(
+    ingest_dag, simulator_factory, airflow_db, airflow_connections, es: Elasticsearch, index_prefix: str
+) -> None:
+    # [genesys_es] start_date is 2026-11-01 here: catch-up starts there, but a run for an earlier
+    # logical date (as `airflow dags test <dag> 2026-10-20` makes) must still index its own day.
+    old_day = date(2026, 10, 20)
+    start = datetime(2026, 10, 20, tzinfo=UTC)
+    sim = simulator_factory(conversations_per_day=200, volume_overrides={old_day: 200})
+    airflow_connections(sim.base_url)
+    conf = {"index_prefix": index_prefix, "pages_per_partition": 1, "latency_target_p95_ms": None}
+    run = ingest_dag.test(run_conf=conf, logical_date=start + timedelta(hours=15))
+    assert run.state == "success", _task_states(run)
+    assert ("extract_and_index", 0) in _task_states(run)
+    es.indices.refresh(index=index_prefix)
+    on_day = {
+        "range": {
+            "conversationStart": {"gte": start.isoformat(), "lt": (start + timedelta(days=1)).isoformat()}
+        }
+    }
+    hits = es.search(index=index_prefix, query=on_day, size=10_000, source=False)["hits"]["hits"]
+    assert {hit["_id"] for hit in hits} == set(sim.dataset.conversation_ids(start, start + timedelta(days=1)))
+    record = es.get(index=f"{index_prefix}-reconciliation", id="2026-10-20")["_source"]
+    assert record["settled"] is True and record["indexed"] == len(hits)
+
+
+def test_an_unsettled_day_is_rechecked_repaired_and_settled_by_the_next_run(
+    ingest_dag, env, es: Elasticsearch, index_prefix: str
+) -> None:
+    assert _run(ingest_dag, _conf(index_prefix)).state == "success"
+    reconciliation = f"{index_prefix}-reconciliation"
+    # As a scheduled run leaves its day minutes after midnight: checked while growing, not settled.
+    es.update(index=reconciliation, id=DAY.isoformat(), doc={"settled": False}, refresh=True)
+    lost = sorted(_indexed_ids(es, index_prefix))[:7]
+    for cid in lost:
+        es.delete(index=f"{index_prefix}-2026.11", id=cid, refresh=True)
+
+    next_day = (DAY + timedelta(days=1)).isoformat()
+    run = _run(ingest_dag, _conf(index_prefix, date_from=next_day, date_to=next_day))
+    assert run.state == "success", _task_states(run)
+    assert set(_indexed_ids(es, index_prefix)) == set(env.dataset.conversation_ids(DAY_START, DAY_END))
+    record = es.get(index=reconciliation, id=DAY.isoformat())["_source"]
+    assert record["settled"] is True and record["repaired"] == 7 and record["missing"] == 0
+    assert record["genesysTotal"] == record["indexed"] == VOLUME
+
+
 def test_partition_failing_once_is_retried_alone(
     ingest_dag, env, es: Elasticsearch, index_prefix: str
 ) -> None:

@@ -206,9 +206,7 @@ def run_partition(
     from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 
     day = partition.start.date().isoformat()
-    config = build_run_config(
-        {"date_from": day, "date_to": day, "index_prefix": prefix, **params}, None, None
-    )
+    config = build_run_config({"date_from": day, "date_to": day, "index_prefix": prefix, **params}, None)
     operator = GenesysToElasticsearchOperator(
         task_id="extract_and_index",
         partition=partition.to_xcom(),

@@ -27,7 +27,7 @@ from genesys_es.index_setup import deadletter_index, ensure_index_resources
 from genesys_es.ingest import PartitionStats, conversation_actions, deadletter_invalid
 from genesys_es.models import ConversationQueryResponse
 from genesys_es.pii import PiiPolicy
-from genesys_es.run_config import MAX_RANGE_DAYS, RunConfig, RunConfigError, build_run_config
+from genesys_es.run_config import KNOWN_PARAMS, MAX_RANGE_DAYS, RunConfig, RunConfigError, build_run_config
 from include.genesys_simulator.app import SimulatorState
 from include.genesys_simulator.config import SimulatorConfig
 from tests.faults.conftest import DAY, DAY_END, DAY_START, whole_day_partition
@@ -85,19 +85,18 @@ param_values = (
 @settings(max_examples=300, deadline=None)
 @given(
     params=st.dictionaries(st.sampled_from(PARAM_NAMES) | st.text(max_size=6), param_values, max_size=8),
-    interval_start=st.none() | st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(UTC)),
-    interval_days=st.integers(min_value=-2, max_value=40),
+    logical_date=st.none() | st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(UTC)),
 )
 def test_any_params_give_a_valid_config_or_a_clear_error(
-    params: dict[str, Any], interval_start: datetime | None, interval_days: int
+    params: dict[str, Any], logical_date: datetime | None
 ) -> None:
-    interval_end = interval_start + timedelta(days=interval_days) if interval_start else None
     try:
-        config = build_run_config(params, interval_start, interval_end, now=NOW)
+        config = build_run_config(params, logical_date, now=NOW)
     except RunConfigError as exc:
         assert str(exc).startswith("invalid run params: ") and len(str(exc)) > len("invalid run params: ")
         return
     # A config that passed is usable as is: bounded, in the past, JSON-serializable for XCom, stable.
+    assert set(params) <= KNOWN_PARAMS, "an unknown param must be refused, not ignored"
     assert 1 <= len(config.days) <= MAX_RANGE_DAYS
     days = [date.fromisoformat(d) for d in config.days]
     assert days == [days[0] + timedelta(days=i) for i in range(len(days))]

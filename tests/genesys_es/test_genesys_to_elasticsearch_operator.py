@@ -27,7 +27,6 @@ def _operator(prefix: str, **params: Any) -> GenesysToElasticsearchOperator:
     config = build_run_config(
         {"date_from": DAY.isoformat(), "date_to": DAY.isoformat(), "index_prefix": prefix, **params},
         None,
-        None,
     )
     partition = Partition(
         start=START,

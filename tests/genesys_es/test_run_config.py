@@ -15,8 +15,27 @@ DAY_START = datetime(2024, 3, 1, tzinfo=UTC)
 DAY_END = datetime(2024, 3, 2, tzinfo=UTC)
 
 
+def test_a_run_owns_the_utc_day_of_its_logical_date() -> None:
+    # Scheduled (logical date = interval start), manual, `dags test` and backfill runs alike: any time
+    # of day D, in any timezone, resolves to the UTC day D.
+    for logical_date in (
+        DAY_START,
+        DAY_START.replace(hour=23, minute=59),
+        datetime(2024, 3, 1, 20, tzinfo=UTC),
+    ):
+        assert build_run_config({}, logical_date, now=NOW).days == ("2024-03-01",)
+
+
+def test_a_misspelled_param_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(RunConfigError) as exc:
+        build_run_config({"date_form": "2024-03-01", "date_to": "2024-03-01"}, DAY_START, now=NOW)
+    message = str(exc.value)
+    assert "unknown param(s) 'date_form'" in message
+    assert "date_from" in message and "index_prefix" in message
+
+
 def test_scheduled_run_covers_its_data_interval_day() -> None:
-    config = build_run_config({}, DAY_START, DAY_END, now=NOW)
+    config = build_run_config({}, DAY_START, now=NOW)
     assert config.days == ("2024-03-01",)
     assert config.start == DAY_START and config.end == DAY_END
     assert (config.mode, config.pii, config.page_size, config.pages_per_partition) == (
@@ -28,14 +47,12 @@ def test_scheduled_run_covers_its_data_interval_day() -> None:
 
 
 def test_manual_range_is_inclusive() -> None:
-    config = build_run_config({"date_from": "2024-02-28", "date_to": "2024-03-02"}, None, None, now=NOW)
+    config = build_run_config({"date_from": "2024-02-28", "date_to": "2024-03-02"}, None, now=NOW)
     assert config.days == ("2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02")
 
 
 def test_round_trips_through_xcom() -> None:
-    config = build_run_config(
-        {"mode": "rebuild", "chaos_fail_partitions": ["x"]}, DAY_START, DAY_END, now=NOW
-    )
+    config = build_run_config({"mode": "rebuild", "chaos_fail_partitions": ["x"]}, DAY_START, now=NOW)
     assert RunConfig.from_xcom(config.to_xcom()) == config
 
 
@@ -58,13 +75,13 @@ def test_round_trips_through_xcom() -> None:
 )
 def test_bad_params_fail_with_a_clear_message(params: dict, fragment: str) -> None:
     with pytest.raises(RunConfigError, match="invalid run params") as exc:
-        build_run_config(params, DAY_START, DAY_END, now=NOW)
+        build_run_config(params, DAY_START, now=NOW)
     assert fragment in str(exc.value)
 
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(RunConfigError) as exc:
-        build_run_config({"page_size": 0, "mode": "x", "pii": "y"}, DAY_START, DAY_END, now=NOW)
+        build_run_config({"page_size": 0, "mode": "x", "pii": "y"}, DAY_START, now=NOW)
     message = str(exc.value)
     assert "page_size" in message and "mode" in message and "pii" in message
 
@@ -97,7 +114,7 @@ def test_every_problem_is_reported_at_once() -> None:
 )
 def test_any_params_give_a_config_or_a_clear_error(params: dict) -> None:
     try:
-        config = build_run_config(params, DAY_START, DAY_END, now=NOW)
+        config = build_run_config(params, DAY_START, now=NOW)
     except RunConfigError as exc:
         assert str(exc).startswith("invalid run params: ")
     else:

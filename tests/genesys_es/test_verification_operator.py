@@ -22,11 +22,33 @@ __all__ = ["es_conn_id"]
 class FixedSourceVerifyOperator(GenesysElasticsearchVerifyOperator):
     """The operator with Genesys replaced by a known list of conversation ids (Elasticsearch stays real)."""
 
-    def __init__(self, *, source: list[str], source_total: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        source: list[str],
+        source_total: int | None = None,
+        restore: dict[str, dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.source = source
         self.source_total = len(source) if source_total is None else source_total
+        self.restore = restore or {}
         self.id_reads = 0
+        self.fetched: list[str] = []
+
+    def fetch_and_index(self, ids: list[str], start: datetime, end: datetime, run_id: str | None) -> int:
+        """Index the documents Genesys would return for these ids (those in ``restore``)."""
+        self.fetched.extend(ids)
+        es = self.get_es()
+        found = [self.restore[cid] for cid in ids if cid in self.restore]
+        for doc in found:
+            es.index(
+                index=monthly_index(str(self.index_prefix), doc["conversationStart"]),
+                id=doc["conversationId"],
+                document=doc,
+            )
+        return len(found)
 
     def source_count(self, start: datetime, end: datetime) -> int:
         return self.source_total
@@ -91,7 +113,59 @@ def test_deleted_documents_fail_and_are_listed(
     message = str(excinfo.value)
     assert "source 150, indexed 146" in message and "missing 4" in message
     assert all(cid in message for cid in deleted)
-    assert op.id_reads == 1
+    # A closed day is repaired first: the missing ids were asked for, then the day checked again.
+    assert sorted(op.fetched) == deleted and op.id_reads == 2
+    record = es.get(index=f"{index_prefix}-reconciliation", id="2024-03-05")["_source"]
+    assert (record["genesysTotal"], record["indexed"], record["missing"]) == (150, 146, 4)
+    assert record["settled"] is False and record["ok"] is False
+
+
+def test_a_closed_day_missing_conversations_is_repaired_and_settled(
+    es: Elasticsearch, loaded: list[str], index_prefix: str, es_conn_id: str
+) -> None:
+    lost = sorted(random.Random(3).sample(loaded, 5))
+    saved = {cid: es.get(index=f"{index_prefix}-2024.03", id=cid)["_source"] for cid in lost}
+    for cid in lost:
+        es.delete(index=f"{index_prefix}-2024.03", id=cid)
+    op = operator(es_conn_id, index_prefix, loaded, restore=saved)
+    summary = op.execute({"run_id": "manual__test"})
+    assert summary["ok"] and summary["index_count"] == 150
+    (day,) = summary["days"]
+    assert (day["day"], day["repaired"], day["missing"], day["settled"]) == ("2024-03-05", 5, 0, True)
+    record = es.get(index=f"{index_prefix}-reconciliation", id="2024-03-05")["_source"]
+    assert record["settled"] is True and record["runId"] == "manual__test" and record["indexed"] == 150
+
+
+def test_a_range_longer_than_the_interval_limit_is_verified_day_by_day(
+    es: Elasticsearch, index_prefix: str, es_conn_id: str
+) -> None:
+    install_template(es, index_prefix)
+    per_day = {}
+    for offset in range(10):  # ten days: more than the 7-day interval one Genesys query accepts
+        day = DAY + timedelta(days=offset)
+        per_day[day.date().isoformat()] = index_conversations(
+            es, index_prefix, day, 5 + offset, first=100 * offset
+        )
+    counted: list[tuple[datetime, datetime]] = []
+
+    class PerDaySource(FixedSourceVerifyOperator):
+        def source_count(self, start: datetime, end: datetime) -> int:
+            assert end - start <= timedelta(days=1), "one query per day at most"
+            counted.append((start, end))
+            return len(per_day.get(start.date().isoformat(), []))
+
+    op = PerDaySource(
+        task_id="verify",
+        index_prefix=index_prefix,
+        elasticsearch_conn_id=es_conn_id,
+        source=[],
+        start=DAY.isoformat(),
+        end=(DAY + timedelta(days=10)).isoformat(),
+    )
+    summary = op.execute({})
+    assert summary["ok"] and [d["day"] for d in summary["days"]] == sorted(per_day)
+    assert summary["source_count"] == summary["index_count"] == sum(map(len, per_day.values()))
+    assert len(counted) == 10
 
 
 def test_growing_interval_tolerance(es: Elasticsearch, index_prefix: str, es_conn_id: str) -> None:

@@ -34,9 +34,8 @@ def resolve_run() -> dict[str, Any]:
     from genesys_es.run_config import build_run_config
 
     context = get_current_context()
-    config = build_run_config(
-        dict(context["params"]), context.get("data_interval_start"), context.get("data_interval_end")
-    )
+    logical_date = context.get("logical_date") or context["dag_run"].run_after
+    config = build_run_config(dict(context["params"]), logical_date)
     log.info(
         "run covers %s..%s (%d day(s)), mode=%s, pii=%s, dry_run=%s, index prefix %s",
         config.days[0],
@@ -116,10 +115,9 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
 @task(pool=GENESYS_API_POOL)
 def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     """Re-read conversations indexed while still open before the run's range, until Genesys ends them."""
-    from genesys_es.bulk import BulkWriter, find_open_conversations
+    from genesys_es.bulk import find_open_conversations
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-    from genesys_es.index_setup import deadletter_index
-    from genesys_es.ingest import PartitionStats, conversation_actions
+    from genesys_es.ingest import index_conversations
     from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
     config = _config(run)
@@ -138,17 +136,14 @@ def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     context = get_current_context()
     with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
         current = hook.get_conversations([c["conversationId"] for c in stale], start=since, end=config.start)
-    stats = PartitionStats()
-    actions = conversation_actions(
+    result, stats = index_conversations(
+        es,
         current,
-        None,
         index_prefix=config.index_prefix,
         pii=pii_policy_for(config.pii),
         run_id=context["run_id"],
         label="refresh-open",
-        stats=stats,
     )
-    result = BulkWriter(es, deadletter_index=deadletter_index(config.index_prefix)).write(actions)
     summary = {
         "open_before": len(stale),
         "refreshed": result.indexed,

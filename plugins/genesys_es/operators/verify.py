@@ -1,4 +1,4 @@
-"""Operator that verifies an ingested interval: health, counts against Genesys, missing ids, query latency."""
+"""Operator that verifies ingested days: health, per-day counts against Genesys, settled re-checks, latency."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from genesys_es import health, latency, verification
+from genesys_es import health, latency, reconciliation
 from genesys_es.operators.rendered import rendered_number
+from genesys_es.planning import split_days
 from genesys_es.verification import VerificationError, to_iso
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from elasticsearch import Elasticsearch
+
+    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
 
 def _parse(value: Any, name: str) -> datetime:
@@ -25,35 +28,39 @@ def _parse(value: Any, name: str) -> datetime:
 
 
 class GenesysElasticsearchVerifyOperator(BaseOperator):
-    """Verify one ingested interval of Genesys conversations in Elasticsearch; fail with the numbers.
+    """Verify ingested UTC days of Genesys conversations in Elasticsearch; fail with the numbers.
 
-    Checks, in order: the read alias's health (``health_target``); the count of conversations that started
-    in ``[start, end)`` against Genesys' count, with ``count_tolerance`` for an interval that is still
-    growing (see :mod:`genesys_es.verification`); when counts differ, the source ids are compared and the
-    missing ones listed (at most ``list_missing_limit``); finally the latency probes run ``latency_runs``
-    times after ``latency_warmup`` warm-up runs and the client-side p95 is compared with
-    ``latency_target_p95_ms``. Returns a small summary dict; raises :class:`VerificationError` listing
-    every failed check with its numbers.
+    Checks, in order: the read alias's health (``health_target``; colour, blocks, missing primaries and
+    bulk-time settings left behind); each UTC day of ``[start, end)`` against Genesys' count (see
+    :mod:`genesys_es.reconciliation`: a day that may still grow passes within ``count_tolerance``, a
+    settled one is compared by id, its missing conversations fetched and indexed); the days before
+    ``start`` still waiting for their settled check (``settle_lookback_days``); finally the latency probes
+    against ``latency_target_p95_ms``. Every day checked is recorded in ``<prefix>-reconciliation``.
+    Returns a small summary dict; raises :class:`VerificationError` listing every failed check.
 
     :param index_prefix: the index prefix; the read alias has the same name (templated).
-    :param start: interval start, ISO-8601 (templated).
-    :param end: interval end, exclusive (templated).
+    :param start: first day's start, ISO-8601 (templated).
+    :param end: last day's end, exclusive (templated).
+    :param pii: the PII mode for conversations fetched to repair a day (templated).
     :param genesys_conn_id: the ``genesys_cloud`` connection.
     :param elasticsearch_conn_id: the ``elasticsearch`` connection.
-    :param count_tolerance: relative tolerance (0.01 = 1 %) while the interval is still growing (templated).
+    :param count_tolerance: relative tolerance (0.01 = 1 %) while a day may still grow (templated).
     :param latency_target_p95_ms: client-side p95 target in ms; None skips the latency check (templated).
     :param latency_runs: measured runs per probe (templated).
     :param latency_warmup: unmeasured runs per probe first (templated).
     :param probes_path: folder of probe JSON files (default ``include/latency_probes``).
-    :param list_missing_limit: at most this many missing ids are listed.
+    :param list_missing_limit: at most this many missing ids are listed per day.
     :param health_target: ``yellow`` or ``green``.
-    :param settle_minutes: an interval ending less than this long ago counts as still growing.
+    :param settle_minutes: a day ending less than this long ago may still grow.
+    :param settle_lookback_days: earlier days looked at for their settled check (0: none).
+    :param repair: fetch and index the missing conversations of a settled day.
     """
 
     template_fields: Sequence[str] = (
         "index_prefix",
         "start",
         "end",
+        "pii",
         "count_tolerance",
         "latency_target_p95_ms",
         "latency_runs",
@@ -67,6 +74,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         start: Any,
         end: Any,
         index_prefix: str = "genesys-conversations",
+        pii: str = "drop",
         genesys_conn_id: str = "genesys_cloud_default",
         elasticsearch_conn_id: str = "elasticsearch_default",
         count_tolerance: Any = 0.01,
@@ -77,12 +85,15 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         list_missing_limit: int = 100,
         health_target: str = "yellow",
         settle_minutes: int = 60,
+        settle_lookback_days: int = reconciliation.DEFAULT_SETTLE_LOOKBACK_DAYS,
+        repair: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.index_prefix = index_prefix
         self.start = start
         self.end = end
+        self.pii = pii
         self.genesys_conn_id = genesys_conn_id
         self.elasticsearch_conn_id = elasticsearch_conn_id
         self.count_tolerance = count_tolerance
@@ -93,6 +104,9 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         self.list_missing_limit = list_missing_limit
         self.health_target = health_target
         self.settle_minutes = settle_minutes
+        self.settle_lookback_days = settle_lookback_days
+        self.repair = repair
+        self._hook: GenesysCloudHook | None = None
 
     # -- the two sides --------------------------------------------------------------------------
 
@@ -100,15 +114,22 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         """Return the Elasticsearch client from the connection."""
         return health.get_client(self.elasticsearch_conn_id)
 
+    @property
+    def genesys(self) -> GenesysCloudHook:
+        """Return the Genesys hook (one per task, so the token and the budget are shared)."""
+        if self._hook is None:
+            from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+
+            self._hook = GenesysCloudHook(genesys_conn_id=self.genesys_conn_id)
+        return self._hook
+
     def source_count(self, start: datetime, end: datetime) -> int:
         """Return Genesys' conversation count for ``[start, end)``.
 
         :param start: interval start.
         :param end: interval end.
         """
-        from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-
-        return int(GenesysCloudHook(genesys_conn_id=self.genesys_conn_id).count(start, end))
+        return int(self.genesys.count(start, end))
 
     def source_ids(self, start: datetime, end: datetime) -> Iterator[str]:
         """Yield the ids of the conversations Genesys reports as started in ``[start, end)``.
@@ -116,20 +137,51 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         :param start: interval start.
         :param end: interval end.
         """
-        from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+        return reconciliation.source_ids(self.genesys, start, end)
 
-        lo, hi = to_iso(start), to_iso(end)
-        for page in GenesysCloudHook(genesys_conn_id=self.genesys_conn_id).iter_pages(start, end):
-            for conv in page.conversations or []:
-                item = conv if isinstance(conv, dict) else conv.model_dump(by_alias=True)
-                began = item.get("conversationStart")
-                if item.get("conversationId") and (began is None or lo <= to_iso(began) < hi):
-                    yield str(item["conversationId"])
+    def fetch_and_index(self, ids: list[str], start: datetime, end: datetime, run_id: str | None) -> int:
+        """Fetch conversations by id from Genesys and index them; return how many were indexed.
+
+        :param ids: the missing conversation ids.
+        :param start: their day's start.
+        :param end: their day's end.
+        :param run_id: the run stored in the documents.
+        """
+        from genesys_es.ingest import index_conversations
+        from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
+
+        conversations = self.genesys.get_conversations(ids, start=start, end=end)
+        result, _ = index_conversations(
+            self.get_es(),
+            conversations,
+            index_prefix=str(self.index_prefix),
+            pii=pii_policy_for(str(self.pii)),
+            run_id=run_id,
+            label="settle-repair",
+        )
+        return result.indexed
 
     # -- execution ------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Run the checks and return the summary, or raise VerificationError with the numbers."""
+        start, end, tolerance, probing = self._arguments()
+        es, alias, failures = self.get_es(), str(self.index_prefix), []
+        state = health.check_health(es, alias, self.health_target, check_blocks=True)
+        self.log.info("Health: %s", state.message())
+        if not state.ok:
+            failures.append(state.message())
+        checks = self.check_days(es, start, end, tolerance, context.get("run_id"))
+        failures += [f"{c.day}: {c.reconciliation.message()}" for c in checks if not c.ok]
+        report, latency_failure = self.measure_latency(es, alias, start, end, *probing)
+        failures += [latency_failure] if latency_failure else []
+        summary = self.summary(alias, start, end, state.status, checks, report, ok=not failures)
+        if failures:
+            raise VerificationError("verification failed: " + " || ".join(failures))
+        return summary
+
+    def _arguments(self) -> tuple[datetime, datetime, float, tuple[float | None, int, int]]:
+        """Return the rendered arguments checked: start, end, tolerance, (latency target, runs, warm-up)."""
         start, end = _parse(self.start, "start"), _parse(self.end, "end")
         if end <= start:
             raise ValueError(f"end ({to_iso(end)}) must be after start ({to_iso(start)})")
@@ -141,68 +193,96 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         )
         runs = rendered_number(self.latency_runs, "latency_runs", minimum=1, integer=True)
         warmup = rendered_number(self.latency_warmup, "latency_warmup", minimum=0, integer=True)
+        return start, end, tolerance, (target, runs, warmup)
+
+    def check_days(
+        self, es: Elasticsearch, start: datetime, end: datetime, tolerance: float, run_id: str | None
+    ) -> list[reconciliation.DayCheck]:
+        """Check every day of the range and the earlier days due for their settled check; record each."""
         alias = str(self.index_prefix)
-        es = self.get_es()
-        failures: list[str] = []
-
-        state = health.check_health(es, alias, self.health_target, check_blocks=True)
-        self.log.info("Health: %s", state.message())
-        if not state.ok:
-            failures.append(state.message())
-
-        growing = verification.is_growing(end, settle=timedelta(minutes=int(self.settle_minutes)))
-        rec = verification.verify_interval(
-            es,
-            alias,
-            start,
-            end,
-            source_count=self.source_count(start, end),
-            source_ids=lambda: self.source_ids(start, end),
-            tolerance=tolerance,
-            growing=growing,
-            list_limit=int(self.list_missing_limit),
+        settle = timedelta(minutes=int(self.settle_minutes))
+        days = [day_start.date() for day_start, _ in split_days(start, end)]
+        earlier = reconciliation.days_due(
+            es, alias, days[0], settle=settle, lookback_days=int(self.settle_lookback_days)
         )
-        self.log.info("Counts: %s", rec.message())
-        if not rec.ok:
-            failures.append(f"count reconciliation failed: {rec.message()}")
+        if earlier:
+            self.log.info("Re-checking %d earlier day(s) now settled: %s", len(earlier), earlier)
+        checks = []
+        for day in [*earlier, *days]:
+            check = reconciliation.check_day(
+                es,
+                alias,
+                day,
+                count=self.source_count,
+                ids=self.source_ids,
+                repair=self._repair(run_id),
+                settle=settle,
+                tolerance=tolerance,
+                list_limit=int(self.list_missing_limit),
+            )
+            reconciliation.record(es, alias, check, run_id)
+            checks.append(check)
+        self.log.info("Reconciliation per UTC day:\n%s", reconciliation.table(checks))
+        return checks
 
-        report = None
-        if target is not None:
-            probes = latency.load_probes(self.probes_path)
-            params = latency.sample_parameters(es, alias, start, end)
-            report = latency.run_probes(es, alias, probes, runs=runs, warmup=warmup, params=params)
-            self.log.info("Latency (%d runs after %d warm-up):\n%s", runs, warmup, report.table())
-            if not report.meets(target):
-                failures.append(
-                    f"query latency p95 {report.client_p95_ms:.1f} ms exceeds the target {target:.1f} ms "
-                    f"(p50 {report.client_p50_ms:.1f} ms, max {report.client_max_ms:.1f} ms, "
-                    f"server took p95 {report.took_p95_ms:.1f} ms; slowest probe "
-                    f"{max(report.probes, key=lambda p: p.client_p95_ms).name})"
-                )
+    def _repair(self, run_id: str | None) -> Any:
+        if not self.repair:
+            return None
+        return lambda ids, start, end: self.fetch_and_index(ids, start, end, run_id)
 
-        summary = {
+    def measure_latency(
+        self,
+        es: Elasticsearch,
+        alias: str,
+        start: datetime,
+        end: datetime,
+        target: float | None,
+        runs: int,
+        warmup: int,
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """Run the latency probes when a target is set; return their summary and a failure or None."""
+        if target is None:
+            return None, None
+        probes = latency.load_probes(self.probes_path)
+        params = latency.sample_parameters(es, alias, start, end)
+        report = latency.run_probes(es, alias, probes, runs=runs, warmup=warmup, params=params)
+        self.log.info("Latency (%d runs after %d warm-up):\n%s", runs, warmup, report.table())
+        if report.meets(target):
+            return report.summary(target), None
+        slowest = max(report.probes, key=lambda p: p.client_p95_ms).name
+        return report.summary(target), (
+            f"query latency p95 {report.client_p95_ms:.1f} ms exceeds the target {target:.1f} ms "
+            f"(p50 {report.client_p50_ms:.1f} ms, max {report.client_max_ms:.1f} ms, "
+            f"server took p95 {report.took_p95_ms:.1f} ms; slowest probe {slowest})"
+        )
+
+    def summary(
+        self,
+        alias: str,
+        start: datetime,
+        end: datetime,
+        status: str,
+        checks: list[reconciliation.DayCheck],
+        latency_summary: dict[str, Any] | None,
+        *,
+        ok: bool,
+    ) -> dict[str, Any]:
+        """Return the small XCom summary: totals over the range's days, one row per day checked."""
+        days = {day_start.date() for day_start, _ in split_days(start, end)}
+        recs = [c.reconciliation for c in checks if c.day in days]
+        missing = [cid for rec in recs for cid in rec.missing_ids]
+        return {
             "index": alias,
             "start": to_iso(start),
             "end": to_iso(end),
-            "health": state.status,
-            "source_count": rec.source_count,
-            "index_count": rec.index_count,
-            "difference": rec.difference,
-            "growing": rec.growing,
-            "missing_total": rec.missing_total,
-            "missing_ids": rec.missing_ids,
-            "latency": None
-            if report is None
-            else {
-                "target_p95_ms": target,
-                "p50_ms": round(report.client_p50_ms, 1),
-                "p95_ms": round(report.client_p95_ms, 1),
-                "max_ms": round(report.client_max_ms, 1),
-                "took_p95_ms": round(report.took_p95_ms, 1),
-                "probes": {p.name: round(p.client_p95_ms, 1) for p in report.probes},
-            },
-            "ok": not failures,
+            "health": status,
+            "source_count": sum(r.source_count for r in recs),
+            "index_count": sum(r.index_count for r in recs),
+            "difference": sum(r.difference for r in recs),
+            "growing": any(r.growing for r in recs),
+            "missing_total": sum(r.missing_total for r in recs),
+            "missing_ids": missing[: int(self.list_missing_limit)],
+            "days": [c.row() for c in checks],
+            "latency": latency_summary,
+            "ok": ok,
         }
-        if failures:
-            raise VerificationError("verification failed: " + " || ".join(failures))
-        return summary

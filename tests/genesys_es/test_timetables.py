@@ -1,0 +1,43 @@
+"""The ingest DAG's timetable: daily UTC intervals, caught up from the configured day only."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.timetables.base import DataInterval, TimeRestriction
+
+from genesys_es.timetables import EARLIEST_DAY, DailyCatchupFromTimetable
+
+CATCHUP_FROM = pendulum.datetime(2026, 11, 1, tz="UTC")
+
+
+def test_catch_up_starts_at_the_configured_day_not_the_dags_start_date() -> None:
+    timetable = DailyCatchupFromTimetable(CATCHUP_FROM)
+    first = timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(EARLIEST_DAY, None, catchup=True),
+    )
+    assert first is not None
+    assert (first.data_interval.start, first.data_interval.end) == (CATCHUP_FROM, CATCHUP_FROM.add(days=1))
+    following = timetable.next_dagrun_info(
+        last_automated_data_interval=first.data_interval,
+        restriction=TimeRestriction(EARLIEST_DAY, None, catchup=True),
+    )
+    assert following is not None and following.data_interval.start == CATCHUP_FROM.add(days=1)
+
+
+def test_a_later_dag_start_date_still_wins() -> None:
+    later = pendulum.datetime(2026, 11, 20, tz="UTC")
+    info = DailyCatchupFromTimetable(CATCHUP_FROM).next_dagrun_info(
+        last_automated_data_interval=DataInterval(CATCHUP_FROM, CATCHUP_FROM.add(days=1)),
+        restriction=TimeRestriction(later, None, catchup=True),
+    )
+    assert info is not None and info.data_interval.start == later
+
+
+def test_serializes_through_the_registered_plugin() -> None:
+    from airflow.serialization.encoders import encode_timetable
+
+    encoded = encode_timetable(DailyCatchupFromTimetable(CATCHUP_FROM))
+    assert encoded["__type"] == "genesys_es.timetables.DailyCatchupFromTimetable"
+    back = DailyCatchupFromTimetable.deserialize(encoded["__var"])
+    assert back.catchup_from == CATCHUP_FROM and back.summary == "daily from 2026-11-01"
