@@ -404,6 +404,42 @@ def release_expired(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str
     return sorted(set(restored))
 
 
+def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Return the monthly indices no writer holds that still have a bulk-time setting the template lacks.
+
+    A writer killed while it held the bulk-time settings (no replica, refresh off) leaves them behind until
+    :func:`release_expired` restores them; meanwhile the index is one lost node from losing data.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    template = es.options(ignore_status=404).indices.get_index_template(name=validate_prefix(prefix))
+    if template.meta.status == 404 or not template.get("index_templates"):
+        return []
+    configured = template["index_templates"][0]["index_template"]["template"].get("settings", {})
+    wanted = {
+        "index.number_of_replicas": str(configured.get("index", {}).get("number_of_replicas", "1")),
+        "index.refresh_interval": str(configured.get("index", {}).get("refresh_interval", "1s")),
+    }
+    current = es.options(ignore_status=404).indices.get_settings(
+        index=f"{prefix}-2*", name=list(wanted), flat_settings=True, expand_wildcards="open"
+    )
+    if current.meta.status == 404:
+        return []
+    held = active_writer_indices(es, prefix)
+    problems = []
+    for index, data in sorted(dict(current).items()):
+        flat = data.get("settings", {})
+        drift = [
+            f"{name.removeprefix('index.')} is {flat.get(name, 'default')} (configured {want})"
+            for name, want in wanted.items()
+            if str(flat.get(name)) == BULK_SETTINGS[name] != str(want)
+        ]
+        if drift and index not in held:
+            problems.append(f"{index}: {', '.join(drift)}: bulk-time settings left behind by a writer")
+    return problems
+
+
 class WriterSession:
     """Leases held by one writer on a set of indices, renewed in the background until closed.
 
@@ -412,6 +448,8 @@ class WriterSession:
     :param indices: the indices this writer writes to.
     :param holder: a unique writer name (e.g. ``<run_id>:<map_index>:<try>``); no ``|``.
     :param ttl_s: how long a lease lives without renewal (a killed writer's lease expires after it).
+    :param bulk_settings: apply :data:`BULK_SETTINGS` while writing; only for indices nobody searches
+        yet (a backfill creating them), never for the live monthly index of the daily path.
     """
 
     def __init__(
@@ -421,6 +459,8 @@ class WriterSession:
         indices: Iterable[str],
         holder: str,
         ttl_s: float = DEFAULT_LEASE_TTL_S,
+        *,
+        bulk_settings: bool = False,
     ) -> None:
         if not holder or "|" in holder:
             raise ValueError(f"holder must be a non-empty string without '|', got {holder!r}")
@@ -431,6 +471,7 @@ class WriterSession:
         self.indices = sorted(set(indices))
         self.holder = holder
         self.ttl_s = float(ttl_s)
+        self.bulk_settings = bulk_settings
         self.applied: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -452,12 +493,13 @@ class WriterSession:
             )
 
     def acquire(self) -> WriterSession:
-        """Take the leases and apply bulk settings to indices nobody else is writing to."""
+        """Take the leases and, when asked for, apply bulk settings to indices nobody else is writing to."""
         create_if_missing(self.es, writers_index(self.prefix), load_template("writers", self.prefix))
         ensure_monthly_indices(self.es, self.prefix, self.indices)
         self._acquired_at = _now()
         self._write_leases(self._acquired_at)
-        self.applied = [index for index in self.indices if _apply_bulk_settings(self.es, self.prefix, index)]
+        if self.bulk_settings:
+            self.applied = [i for i in self.indices if _apply_bulk_settings(self.es, self.prefix, i)]
         self._thread = threading.Thread(target=self._renew_loop, name=f"lease-{self.holder}", daemon=True)
         self._thread.start()
         return self
@@ -494,21 +536,29 @@ class WriterSession:
 
 @contextmanager
 def bulk_write_session(
-    es: Elasticsearch, prefix: str, indices: Iterable[str], holder: str, ttl_s: float = DEFAULT_LEASE_TTL_S
+    es: Elasticsearch,
+    prefix: str,
+    indices: Iterable[str],
+    holder: str,
+    ttl_s: float = DEFAULT_LEASE_TTL_S,
+    *,
+    bulk_settings: bool = False,
 ) -> Iterator[WriterSession]:
     """Hold writer leases on indices for the duration of a bulk write (see ARCHITECTURE.md).
 
-    The first live lease on an index saves its settings and applies ``refresh_interval: -1`` and
-    ``number_of_replicas: 0``; the last release restores the saved values. Leases are renewed in
-    the background; a killed writer's lease expires after ``ttl_s`` and is then ignored.
+    Leases tell maintenance which indices are being written, and are renewed in the background; a killed
+    writer's lease expires after ``ttl_s`` and is then ignored. With ``bulk_settings`` (a backfill creating
+    indices nobody searches yet) the first live lease on an index saves its settings and applies
+    ``refresh_interval: -1`` and ``number_of_replicas: 0``; the last release restores the saved values.
 
     :param es: the Elasticsearch client.
     :param prefix: the index-name prefix.
     :param indices: monthly index names (created from the template when missing).
     :param holder: a unique writer name, e.g. ``<run_id>:<map_index>:<try_number>``.
     :param ttl_s: lease lifetime without renewal, in seconds.
+    :param bulk_settings: apply the bulk-time settings while writing (see :class:`WriterSession`).
     """
-    session = WriterSession(es, prefix, indices, holder, ttl_s).acquire()
+    session = WriterSession(es, prefix, indices, holder, ttl_s, bulk_settings=bulk_settings).acquire()
     try:
         yield session
     finally:

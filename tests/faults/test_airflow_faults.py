@@ -72,11 +72,12 @@ def test_partition_killed_mid_write_is_retried_without_loss_or_duplicates(
         if worker.poll() is None:
             worker.kill()
 
-    # The killed try left a live lease and the index in bulk mode, with part of the partition written.
+    # The killed try left a live lease with part of the partition written; the live index it wrote to
+    # kept its replica and refresh interval throughout (no bulk-time settings on the daily path).
     (lease,) = leases(es, index_prefix)
     assert lease["holder"] == f"{run_id}:0"
     assert datetime.fromisoformat(lease["expires_at"].replace("Z", "+00:00")) > datetime.now(UTC)
-    assert index_settings(es, index) == BULK_SETTINGS
+    assert index_settings(es, index) == ORIGINAL != BULK_SETTINGS
     written = len(indexed_hits(es, index_prefix))
     assert 0 < written < len(source)
 
@@ -87,8 +88,27 @@ def test_partition_killed_mid_write_is_retried_without_loss_or_duplicates(
     assert summary["duplicates"] == 0 and summary["deadlettered"] == 0
     assert_index_equals_source(es, index_prefix, source)
 
-    # The retry holds the same lease (one holder per partition), so its release restores the settings
-    # at once instead of waiting for the killed try's lease to expire.
+    # The retry holds the same lease (one holder per partition) and releases it at once.
     assert index_settings(es, index) == ORIGINAL
     assert leases(es, index_prefix) == []
     assert active_writer_indices(es, index_prefix) == set()
+
+
+def test_a_partition_facing_a_red_index_fails_fast_naming_it(
+    simulator_factory, airflow_connections, es: Elasticsearch, index_prefix: str
+) -> None:
+    import time
+
+    from genesys_es.operators.genesys_to_elasticsearch import PartitionFailedError
+
+    sim = day_simulator(simulator_factory, 200, seed=5)
+    airflow_connections(sim.base_url)
+    ensure_index_resources(es, index_prefix)
+    index = monthly_index(index_prefix, DAY_START)
+    # Its only primary cannot be assigned anywhere: the index is red, as with its node gone.
+    es.indices.create(index=index, settings={"index.routing.allocation.require._name": "gone-node"})
+    started = time.monotonic()
+    with pytest.raises(PartitionFailedError, match=f"cannot write to {index}: .*red"):
+        run_partition(index_prefix, whole_day_partition())
+    assert time.monotonic() - started < 40, "must not wait a minute per bulk request"
+    assert leases(es, index_prefix) == []

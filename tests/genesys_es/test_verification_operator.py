@@ -211,3 +211,22 @@ def test_bad_arguments_fail_before_any_check(index_prefix: str, es_conn_id: str)
         operator(es_conn_id, index_prefix, [], count_tolerance="lots").execute({})
     with pytest.raises(ValueError, match="latency_runs"):
         operator(es_conn_id, index_prefix, [], latency_runs=0).execute({})
+
+
+def test_bulk_time_settings_left_behind_fail_verification(
+    es: Elasticsearch, loaded: list[str], index_prefix: str, es_conn_id: str
+) -> None:
+    index = f"{index_prefix}-2024.03"
+    es.indices.put_settings(
+        index=index, settings={"index.number_of_replicas": 0, "index.refresh_interval": "-1"}
+    )
+    with pytest.raises(VerificationError) as excinfo:
+        operator(es_conn_id, index_prefix, loaded).execute({})
+    message = str(excinfo.value)
+    assert (
+        f"{index}: number_of_replicas is 0 (configured 1), refresh_interval is -1 (configured 5s)" in message
+    )
+    es.indices.put_settings(
+        index=index, settings={"index.number_of_replicas": 1, "index.refresh_interval": "5s"}
+    )
+    assert operator(es_conn_id, index_prefix, loaded).execute({})["ok"]

@@ -43,6 +43,18 @@ def pii_policy_for(mode: str):
         raise AirflowFailException(f"{exc} (Variable {PII_KEY_VARIABLE!r})") from None
 
 
+def _fail_fast_unless_writable(es: Any, index: str) -> None:
+    """Raise at once, naming the index and why, when its primaries are not all assigned (red).
+
+    Without this every bulk request waits a minute for the missing primary before it fails.
+    """
+    from genesys_es.health import check_health
+
+    state = check_health(es, index, "yellow", wait_seconds=10, check_blocks=False)
+    if state.status == "red" or any(p.status in ("red", "missing", "unavailable") for p in state.problems):
+        raise PartitionFailedError(f"cannot write to {index}: {state.message()}")
+
+
 class GenesysToElasticsearchOperator(BaseOperator):
     """Read one partition of Genesys Cloud conversation details and bulk-index it into Elasticsearch.
 
@@ -232,6 +244,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
             self._budget_share(genesys, writer.es, prefix),
         ):
             try:
+                _fail_fast_unless_writable(writer.es, index)
                 return writer.write(ahead)
             finally:
                 ahead.close()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from genesys_es import health, latency, reconciliation
+from genesys_es import health, index_setup, latency, reconciliation
 from genesys_es.operators.rendered import rendered_number
 from genesys_es.planning import split_days
 from genesys_es.verification import VerificationError, to_iso
@@ -171,6 +171,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         self.log.info("Health: %s", state.message())
         if not state.ok:
             failures.append(state.message())
+        failures += index_setup.settings_drift(es, alias)
         checks = self.check_days(es, start, end, tolerance, context.get("run_id"))
         failures += [f"{c.day}: {c.reconciliation.message()}" for c in checks if not c.ok]
         report, latency_failure = self.measure_latency(es, alias, start, end, *probing)
