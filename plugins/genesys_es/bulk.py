@@ -9,10 +9,11 @@ retries raises :class:`BulkWriteError`: nothing is silently dropped.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -435,19 +436,30 @@ def delete_missing(
     return _delete_hits(es, index_or_alias, hits, f"missing at the source in [{start}, {end})")
 
 
-def delete_not_written_by(
-    es: Elasticsearch, index_or_alias: str, start: str | datetime, end: str | datetime, run_id: str
+def delete_absent_at_source(
+    es: Elasticsearch,
+    index_or_alias: str,
+    start: str | datetime,
+    end: str | datetime,
+    run_id: str,
+    still_at_source: Callable[[list[str]], set[str]],
+    *,
+    batch_size: int = 1000,
 ) -> int:
-    """Delete documents with ``conversationStart`` in [start, end) that run ``run_id`` did not write.
+    """Delete documents of [start, end) that run ``run_id`` did not write and the source no longer has.
 
-    After every partition of a ``rebuild`` run succeeded, each conversation still at the source carries
-    that run's id in ``pipeline.runId``; the others no longer exist there.
+    After every partition of a ``rebuild`` run succeeded, each conversation it read carries its run id in
+    ``pipeline.runId``. The others are only candidates: another run (a concurrent one, or its refresh of
+    open conversations) may have written them since. Each candidate is looked up at the source in batches,
+    and only those it no longer has are deleted.
 
     :param es: the Elasticsearch client.
     :param index_or_alias: the read alias or a monthly index.
     :param start: range start (inclusive).
     :param end: range end (exclusive).
     :param run_id: the rebuild run's id.
+    :param still_at_source: returns which of the given conversation ids the source still has.
+    :param batch_size: candidates looked up per call.
     """
     query = {
         "bool": {
@@ -455,8 +467,14 @@ def delete_not_written_by(
             "must_not": [{"term": {"pipeline.runId": run_id}}],
         }
     }
-    hits = iter_hits(es, index_or_alias, query)
-    return _delete_hits(es, index_or_alias, hits, f"not written by {run_id} in [{start}, {end})")
+
+    def absent() -> Iterator[dict[str, Any]]:
+        hits = iter_hits(es, index_or_alias, query)
+        while batch := list(itertools.islice(hits, batch_size)):
+            present = still_at_source([hit["_id"] for hit in batch])
+            yield from (hit for hit in batch if hit["_id"] not in present)
+
+    return _delete_hits(es, index_or_alias, absent(), f"no longer at the source in [{start}, {end})")
 
 
 def find_open_conversations(es: Elasticsearch, alias: str, since: str | datetime) -> list[dict[str, Any]]:

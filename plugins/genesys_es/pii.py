@@ -1,11 +1,14 @@
 """PII handling for Genesys conversation documents: keep, keyed hash, or drop.
 
-The policy covers the fields that carry a person's identity or contact address in the analytics
-conversation details: session ``ani``, ``dnis``, ``sessionDnis``, ``addressFrom``, ``addressTo``,
-``addressOther``, ``addressSelf``, ``remote`` (caller display name), the participant's
-``participantName`` (not for queue/flow participants), and participant attribute values that look
-like an e-mail address or a phone number (or whose key names one). Free text such as wrap-up notes is out of scope: names typed into a
-note are not detected.
+The policy covers every field of the analytics conversation models (details query and jobs API, as the
+official SDK's ``AnalyticsConversation*``, ``AnalyticsParticipant*``, ``AnalyticsSession``,
+``AnalyticsFlow`` and ``AnalyticsConversationSegment`` define them) that can carry a person's identity,
+contact address or words: the session fields in :data:`SESSION_PII_FIELDS` (numbers, addresses, display
+and callback names, callback numbers, e-mail recipients, room and journey ids), the flow's entry reason
+and transfer target (:data:`FLOW_PII_FIELDS`: an inbound call's entry reason is the dialled number), the
+segment's free text (:data:`SEGMENT_PII_FIELDS`: wrap-up notes and e-mail subjects), the participant's
+``participantName`` (not for queue/flow participants), and participant attribute and segment property
+values that look like an e-mail address or a phone number, or whose key names one.
 """
 
 from __future__ import annotations
@@ -34,7 +37,19 @@ SESSION_PII_FIELDS: tuple[str, ...] = (
     "addressOther",
     "addressSelf",
     "remote",
+    "remoteNameDisplayable",
+    "callbackNumbers",
+    "callbackUserName",
+    "cc",
+    "bcc",
+    "destinationAddresses",
+    "screenShareAddressSelf",
+    "videoAddressSelf",
+    "roomId",
+    "journeyCustomerId",
 )
+FLOW_PII_FIELDS: tuple[str, ...] = ("entryReason", "transferTargetAddress", "transferTargetName")
+SEGMENT_PII_FIELDS: tuple[str, ...] = ("wrapUpNote", "subject")
 PARTICIPANT_PII_FIELDS: tuple[str, ...] = ("participantName",)
 #: Purposes whose ``participantName`` names a queue or a flow, not a person: kept in every mode.
 NON_PERSON_PURPOSES: tuple[str, ...] = ("acd", "ivr", "workflow", "voicemail", "station")
@@ -42,7 +57,9 @@ NON_PERSON_PURPOSES: tuple[str, ...] = ("acd", "ivr", "workflow", "voicemail", "
 _EMAIL_RE = re.compile(r"^(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+$", re.IGNORECASE)
 _PHONE_RE = re.compile(r"^(tel:|sip:)?\+?[\d\s().\-/]{7,}(@\S+)?$", re.IGNORECASE)
 _DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([T ].*)?$")
-_PII_KEY_RE = re.compile(r"(e-?mail|phone|mobile|msisdn|\bani\b|dnis|address|ssn)", re.IGNORECASE)
+_PII_KEY_RE = re.compile(
+    r"(e-?mail|phone|mobile|msisdn|\bani\b|dnis|address|ssn|name|number|contact)", re.IGNORECASE
+)
 
 
 def looks_like_contact(value: str) -> bool:
@@ -56,6 +73,15 @@ def looks_like_contact(value: str) -> bool:
     if _DATE_RE.match(text):
         return False
     return bool(_PHONE_RE.match(text)) and sum(ch.isdigit() for ch in text) >= 7
+
+
+def _is_sensitive(key: Any, value: Any) -> bool:
+    """Return whether an attribute or property names or holds a contact (by its key or its value)."""
+    return bool(_PII_KEY_RE.search(str(key))) or (isinstance(value, str) and looks_like_contact(value))
+
+
+def _is_sensitive_property(prop: Any) -> bool:
+    return isinstance(prop, dict) and _is_sensitive(prop.get("property", ""), prop.get("value"))
 
 
 @lru_cache(maxsize=65536)
@@ -99,12 +125,14 @@ class PiiPolicy:
     def apply_value(self, value: Any) -> Any:
         """Return the value as the policy stores it (``None`` means drop it).
 
-        :param value: a string (other types are hashed by their string form).
+        :param value: a string or a list of strings (other types are hashed by their string form).
         """
         if self.mode == "keep" or value is None:
             return value
         if self.mode == "drop":
             return None
+        if isinstance(value, list):
+            return [self.hash_value(v if isinstance(v, str) else str(v)) for v in value]
         return self.hash_value(value if isinstance(value, str) else str(value))
 
     def _apply_fields(self, obj: dict[str, Any], names: tuple[str, ...]) -> None:
@@ -116,6 +144,39 @@ class PiiPolicy:
                 else:
                     obj[name] = new
 
+    def _cleaned(self, obj: Any, names: tuple[str, ...]) -> Any:
+        """Return a dict with ``names`` handled, copied only when it holds one of them."""
+        if not isinstance(obj, dict) or not any(name in obj for name in names):
+            return obj
+        obj = dict(obj)
+        self._apply_fields(obj, names)
+        return obj
+
+    def _session(self, session: dict[str, Any]) -> dict[str, Any]:
+        session = dict(session)
+        self._apply_fields(session, SESSION_PII_FIELDS)
+        if "flow" in session:
+            session["flow"] = self._cleaned(session["flow"], FLOW_PII_FIELDS)
+        segments = session.get("segments")
+        if isinstance(segments, list):
+            session["segments"] = [self._segment(segment) for segment in segments]
+        return session
+
+    def _segment(self, segment: Any) -> Any:
+        segment = self._cleaned(segment, SEGMENT_PII_FIELDS)
+        properties = segment.get("properties") if isinstance(segment, dict) else None
+        if isinstance(properties, list) and any(_is_sensitive_property(p) for p in properties):
+            segment = dict(segment)
+            segment["properties"] = [self._property(p) for p in properties]
+        return segment
+
+    def _property(self, prop: Any) -> Any:
+        if not _is_sensitive_property(prop):
+            return prop
+        prop = dict(prop)
+        self._apply_fields(prop, ("value",))
+        return prop
+
     def apply_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Return participant attributes with contact-like values handled by the policy.
 
@@ -125,10 +186,7 @@ class PiiPolicy:
             return dict(attributes)
         out: dict[str, Any] = {}
         for key, value in attributes.items():
-            sensitive = bool(_PII_KEY_RE.search(str(key))) or (
-                isinstance(value, str) and looks_like_contact(value)
-            )
-            if not sensitive:
+            if not _is_sensitive(key, value):
                 out[key] = value
                 continue
             new = self.apply_value(value)
@@ -139,8 +197,8 @@ class PiiPolicy:
     def apply(self, conversation: dict[str, Any]) -> dict[str, Any]:
         """Return the conversation with its PII handled, leaving the input untouched.
 
-        Only the participant and session dicts on the way to a PII field are copied; segments, metrics
-        and the rest are shared with the input (copy on write).
+        Participants and sessions are copied; a flow, segment or property only when it holds a PII field.
+        Metrics and the rest are shared with the input (copy on write).
 
         :param conversation: the Genesys conversation.
         """
@@ -163,13 +221,7 @@ class PiiPolicy:
                 participant["attributes"] = self.apply_attributes(attributes)
             sessions = participant.get("sessions")
             if isinstance(sessions, list):
-                new_sessions: list[Any] = []
-                for session in sessions:
-                    if isinstance(session, dict):
-                        session = dict(session)
-                        self._apply_fields(session, SESSION_PII_FIELDS)
-                    new_sessions.append(session)
-                participant["sessions"] = new_sessions
+                participant["sessions"] = [self._session(s) if isinstance(s, dict) else s for s in sessions]
             new_participants.append(participant)
         out["participants"] = new_participants
         return out

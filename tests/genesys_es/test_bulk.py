@@ -10,7 +10,14 @@ import pendulum
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.bulk import BulkResult, BulkWriteError, BulkWriter, delete_missing, find_open_conversations
+from genesys_es.bulk import (
+    BulkResult,
+    BulkWriteError,
+    BulkWriter,
+    delete_absent_at_source,
+    delete_missing,
+    find_open_conversations,
+)
 from genesys_es.documents import build_document
 from genesys_es.index_setup import (
     deadletter_index,
@@ -155,6 +162,40 @@ def test_sources_may_hold_datetimes_and_bad_actions_fail_early(es: Elasticsearch
         writer(es, prefix).write([{"_index": index, "_id": "x", "_op_type": "update", "_source": {}}])
     with pytest.raises(ValueError, match="_index and _id"):
         writer(es, prefix).write([{"_index": index, "_source": {}}])
+
+
+def test_rebuild_deletes_only_what_the_source_no_longer_has_whoever_wrote_it(
+    es: Elasticsearch, prefix: str
+) -> None:
+    day = samples.generate(10, day="2024-03-10", seed_prefix="r")
+
+    def written_by(run_id: str, conversations: list[dict]) -> list[dict]:
+        return [
+            {**a, "_source": build_document(c, pii=PiiPolicy("keep"), run_id=run_id)}
+            for a, c in zip(actions_for(prefix, conversations), conversations, strict=True)
+        ]
+
+    # The rebuild wrote 5; a concurrent run (or its open-conversation refresh) wrote 3 that Genesys still
+    # has; 2 were written long ago and are gone at the source.
+    writer(es, prefix).write(written_by("rebuild", day[:5]) + written_by("concurrent", day[5:8]))
+    writer(es, prefix).write(written_by("old", day[8:]))
+    at_source = {c["conversationId"] for c in day[:8]}
+    asked: list[list[str]] = []
+
+    def still_at_source(ids: list[str]) -> set[str]:
+        asked.append(ids)
+        return set(ids) & at_source
+
+    deleted = delete_absent_at_source(
+        es, prefix, "2024-03-10T00:00:00Z", "2024-03-11T00:00:00Z", "rebuild", still_at_source, batch_size=2
+    )
+    assert deleted == 2
+    es.indices.refresh(index=prefix)
+    left = {hit["_id"] for hit in es.search(index=prefix, size=100, source=False)["hits"]["hits"]}
+    assert left == at_source
+    # Only the candidates (not written by the rebuild) were looked up, in batches.
+    assert sorted(cid for ids in asked for cid in ids) == sorted(c["conversationId"] for c in day[5:])
+    assert max(map(len, asked)) == 2
 
 
 def test_delete_missing_removes_only_absent_ids_in_the_range(es: Elasticsearch, prefix: str) -> None:

@@ -154,14 +154,15 @@ def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-@task(trigger_rule="none_failed")
+@task(trigger_rule="none_failed", pool=GENESYS_API_POOL)
 def finalize_run(
     run: dict[str, Any], partition_summaries: list[dict[str, Any]], refreshed: dict[str, Any]
 ) -> dict[str, Any]:
     """Sum the partition summaries and, in rebuild mode, delete documents the source no longer has."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from genesys_es.bulk import delete_not_written_by
+    from genesys_es.bulk import delete_absent_at_source
+    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
     config = _config(run)
     if config.dry_run:
@@ -177,10 +178,21 @@ def finalize_run(
     deleted = 0
     if config.mode == "rebuild":
         # Every partition of this run succeeded and stamped its documents with the run id: what the range
-        # still holds with another run id no longer exists at the source.
-        deleted = delete_not_written_by(
-            _es_client(), config.index_prefix, config.start, config.end, context["run_id"]
-        )
+        # holds with another run id is looked up at the source, and deleted only when it is gone there.
+        with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
+
+            def still_at_source(ids: list[str]) -> set[str]:
+                found = hook.get_conversations(ids, start=config.start, end=config.end)
+                return {c["conversationId"] for c in found}
+
+            deleted = delete_absent_at_source(
+                _es_client(),
+                config.index_prefix,
+                config.start,
+                config.end,
+                context["run_id"],
+                still_at_source,
+            )
         log.info("rebuild: deleted %d document(s) no longer at the source", deleted)
     summary = {
         "days": list(config.days),
