@@ -34,7 +34,7 @@ def setup_airflow_env() -> None:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / ".cache" / "no-plugins"))
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-    os.environ["AIRFLOW_VAR_GENESYS_ES_PII_KEY"] = PII_KEY
+    os.environ["AIRFLOW_VAR_GENESYS_ES_PII_SECRET"] = PII_KEY
     for path in (str(REPO), str(REPO / "plugins")):
         if path not in sys.path:
             sys.path.insert(0, path)

@@ -80,7 +80,7 @@ MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallb
             enum=["drop", "hash", "keep"],
             title="Personal data",
             description="drop (default: no personal data leaves Genesys), hash (keyed HMAC-SHA256 so joins "
-            "still work; key in the Variable genesys_es_pii_key), or keep ANI/DNIS, names and addresses.",
+            "still work; key in the Variable genesys_es_pii_secret), or keep ANI/DNIS, names and addresses.",
         ),
         "page_size": Param(100, type="integer", minimum=1, maximum=100, title="Page size"),
         "pages_per_partition": Param(

@@ -174,8 +174,8 @@ EOF
     >>"$LOG_DIR/setup.log" 2>&1 || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot create the pool"; }
   # The ingest DAG's default pii=hash keys its HMAC with this Variable (a random key kept in the state folder).
   [[ -s "$STACK_DIR/pii_key" ]] || python3 -c "import secrets; print(secrets.token_hex(24))" >"$STACK_DIR/pii_key"
-  airflow variables set genesys_es_pii_key "$(cat "$STACK_DIR/pii_key")" >>"$LOG_DIR/setup.log" 2>&1 \
-    || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot set the Variable genesys_es_pii_key"; }
+  airflow variables set genesys_es_pii_secret "$(cat "$STACK_DIR/pii_key")" >>"$LOG_DIR/setup.log" 2>&1 \
+    || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot set the Variable genesys_es_pii_secret"; }
   say "connections genesys_cloud_default ($GENESYS_URL), elasticsearch_default ($ES_URL_FOR_CONN); pool genesys_api ($POOL_SLOTS slots)"
 }
 

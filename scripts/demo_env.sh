@@ -9,4 +9,4 @@ export AIRFLOW__GENESYS_ES__START_DATE="${AIRFLOW__GENESYS_ES__START_DATE:-$(dat
 export AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS="${AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS:-1}"
 export AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT="{\"conn_type\": \"genesys_cloud\", \"login\": \"demo-client\", \"password\": \"demo-secret\", \"extra\": {\"base_url\": \"http://127.0.0.1:$SIM_PORT\", \"requests_per_minute\": 300}}"
 export AIRFLOW_CONN_ELASTICSEARCH_DEFAULT="{\"conn_type\": \"elasticsearch\", \"host\": \"127.0.0.1\", \"port\": $ES_PORT, \"schema\": \"http\"}"
-export AIRFLOW_VAR_GENESYS_ES_PII_KEY="${AIRFLOW_VAR_GENESYS_ES_PII_KEY:-demo-pii-key-change-me-0123456789}"
+export AIRFLOW_VAR_GENESYS_ES_PII_SECRET="${AIRFLOW_VAR_GENESYS_ES_PII_SECRET:-demo-pii-key-change-me-0123456789}"

@@ -146,7 +146,9 @@ def index_conversations(
     result = BulkWriter(
         es, deadletter_index=deadletter_index(index_prefix), deadletter_context=context
     ).write(actions)
-    result.deadlettered += deadletter_invalid(es, deadletter_index(index_prefix), stats.invalid, context)
+    result.deadlettered += deadletter_invalid(
+        es, deadletter_index(index_prefix), stats.invalid, context, pii=pii
+    )
     return result, stats
 
 
@@ -166,14 +168,22 @@ def serialized_actions(actions: Iterable[dict[str, Any]]) -> Iterator[dict[str, 
 
 
 def deadletter_invalid(
-    es: Elasticsearch, deadletter_index: str, invalid: list[dict[str, Any]], context: dict[str, Any]
+    es: Elasticsearch,
+    deadletter_index: str,
+    invalid: list[dict[str, Any]],
+    context: dict[str, Any],
+    *,
+    pii: PiiPolicy,
 ) -> int:
     """Store conversations that could not become documents in the dead-letter index; return how many.
+
+    The stored source gets the run's PII policy, like every document: nothing personal leaks through it.
 
     :param es: the Elasticsearch client.
     :param deadletter_index: the dead-letter index.
     :param invalid: ``{"conversation", "reason"}`` items from :attr:`PartitionStats.invalid`.
     :param context: fields stored with each dead letter (run id, partition).
+    :param pii: the run's PII policy.
     """
     if not invalid:
         return 0
@@ -195,7 +205,9 @@ def deadletter_invalid(
                     "type": "invalid_source_conversation",
                     "status": None,
                     "failedAt": failed_at,
-                    "source": dumps(conversation).decode("utf-8", errors="replace"),
+                    "source": dumps(
+                        pii.apply(conversation) if isinstance(conversation, dict) else conversation
+                    ).decode("utf-8", errors="replace"),
                 }
             )
         )

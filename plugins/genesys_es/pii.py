@@ -57,9 +57,7 @@ NON_PERSON_PURPOSES: tuple[str, ...] = ("acd", "ivr", "workflow", "voicemail", "
 _EMAIL_RE = re.compile(r"^(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+$", re.IGNORECASE)
 _PHONE_RE = re.compile(r"^(tel:|sip:)?\+?[\d\s().\-/]{7,}(@\S+)?$", re.IGNORECASE)
 _DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([T ].*)?$")
-_PII_KEY_RE = re.compile(
-    r"(e-?mail|phone|mobile|msisdn|\bani\b|dnis|address|ssn|name|number|contact)", re.IGNORECASE
-)
+_PII_KEY_RE = re.compile(r"(e-?mail|phone|mobile|msisdn|\bani\b|dnis|address|ssn|name)", re.IGNORECASE)
 
 
 def looks_like_contact(value: str) -> bool:

@@ -229,7 +229,9 @@ def test_mutated_conversations_are_indexed_dead_lettered_or_reported(
     result = BulkWriter(es, deadletter_index=deadletter_index(prefix), deadletter_context=context).write(
         actions
     )
-    invalid = deadletter_invalid(es, deadletter_index(prefix), stats.invalid, context)
+    invalid = deadletter_invalid(
+        es, deadletter_index(prefix), stats.invalid, context, pii=PiiPolicy(mode="drop")
+    )
 
     # Every input is accounted for.
     assert len(batch) == len(stats.invalid) + stats.outside_partition + stats.duplicates + len(actions)

@@ -105,9 +105,30 @@ def test_drill_fails_only_the_first_try(env, es: Elasticsearch, index_prefix: st
 def test_hash_mode_without_a_key_fails_without_retry(env, index_prefix: str, monkeypatch) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
-    monkeypatch.delenv("AIRFLOW_VAR_GENESYS_ES_PII_KEY")
-    with pytest.raises(AirflowFailException, match="genesys_es_pii_key"):
+    monkeypatch.delenv("AIRFLOW_VAR_GENESYS_ES_PII_SECRET")
+    with pytest.raises(AirflowFailException, match="genesys_es_pii_secret"):
         _operator(index_prefix, pii="hash").execute(_context())
+
+
+def test_the_pii_key_variable_is_one_airflow_masks() -> None:
+    from airflow.sdk._shared.secrets_masker import should_hide_value_for_key
+
+    from genesys_es.operators.genesys_to_elasticsearch import OLD_PII_KEY_VARIABLE, PII_KEY_VARIABLE
+
+    assert should_hide_value_for_key(PII_KEY_VARIABLE)
+    assert not should_hide_value_for_key(OLD_PII_KEY_VARIABLE)  # why it was renamed
+
+
+def test_the_old_pii_key_variable_still_works_and_is_masked(monkeypatch) -> None:
+    from airflow.sdk._shared.secrets_masker import redact
+
+    from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
+
+    old_key = "old-variable-key-0123456789"
+    monkeypatch.delenv("AIRFLOW_VAR_GENESYS_ES_PII_SECRET", raising=False)
+    monkeypatch.setenv("AIRFLOW_VAR_GENESYS_ES_PII_KEY", old_key)
+    assert pii_policy_for("hash").key == old_key.encode()
+    assert old_key not in str(redact(f"key is {old_key}"))
 
 
 def test_a_partition_running_alone_takes_the_whole_request_budget(

@@ -44,7 +44,11 @@ def test_conversation_without_id_is_dead_lettered_and_its_page_indexed(
     )
     result = BulkWriter(es, deadletter_index=deadletter_index(index_prefix)).write(actions)
     dead = deadletter_invalid(
-        es, deadletter_index(index_prefix), stats.invalid, {"runId": "r1", "partition": "p1"}
+        es,
+        deadletter_index(index_prefix),
+        stats.invalid,
+        {"runId": "r1", "partition": "p1"},
+        pii=PiiPolicy(mode="drop"),
     )
 
     assert result.indexed == len(samples)
@@ -54,7 +58,12 @@ def test_conversation_without_id_is_dead_lettered_and_its_page_indexed(
         index=deadletter_index(index_prefix), query={"term": {"type": "invalid_source_conversation"}}
     )["hits"]["hits"]
     assert "conversationId" in letter["_source"]["reason"]
-    assert orjson.loads(letter["_source"]["source"]) == broken
+    # Kept for a person to look at, under the run's PII policy (pii=drop: no number or name).
+    stored = orjson.loads(letter["_source"]["source"])
+    assert stored == PiiPolicy(mode="drop").apply(broken) != broken
+    assert '"ani"' not in orjson.dumps(stored).decode() and broken["participants"][0][
+        "participantName"
+    ] not in str(stored)
 
 
 def test_serialized_actions_carry_the_source_as_json_bytes() -> None:

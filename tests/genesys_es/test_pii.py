@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 
 from genesys_es.documents import build_document
 from genesys_es.pii import DEFAULT_PII_MODE, HASH_PREFIX, PiiPolicy, looks_like_contact
+from include.genesys_simulator.pools import FIRST_NAMES, LAST_NAMES
 from tests.genesys_es import sample_conversations as samples
 
 KEY = b"0123456789abcdef-test-key"
@@ -106,3 +112,91 @@ def test_contact_like_attribute_values_are_handled() -> None:
 )
 def test_looks_like_contact(value: str, expected: bool) -> None:
     assert looks_like_contact(value) is expected
+
+
+# --- every string of generated conversations, details query and jobs API alike ----------------------
+
+_PHONE_RE = re.compile(r"(?<![\w-])\+?\d{10,15}(?![\w-])")
+_EMAIL_RE = re.compile(r"[^\s@/]+@[^\s@/]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _personal_values(conversation: dict[str, Any]) -> set[str]:
+    """Return the phone numbers, e-mail addresses and person names the simulator put into a conversation."""
+    found = set()
+    for text in _strings(conversation):
+        found.update(_PHONE_RE.findall(text.removeprefix("tel:")))
+        found.update(_EMAIL_RE.findall(text))
+        found.update(
+            f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES if f"{first} {last}" in text
+        )
+    return found
+
+
+@pytest.mark.parametrize("with_attributes", [False, True], ids=["details-query", "jobs-api"])
+def test_drop_leaves_no_phone_email_or_name_in_any_string(with_attributes: bool) -> None:
+    from include.genesys_simulator.dataset import Dataset
+
+    start = datetime(2026, 11, 10, tzinfo=UTC)
+    conversations = Dataset(11, 1500).conversations(
+        start, start + timedelta(days=1), with_attributes=with_attributes
+    )
+    personal = set().union(*map(_personal_values, conversations))
+    # The generated day does carry personal data in many places (else this test would prove nothing).
+    assert sum("@" in value for value in personal) > 50 and sum(" " in value for value in personal) > 50
+    media = {
+        s.get("mediaType") for c in conversations for p in c["participants"] for s in p.get("sessions", [])
+    }
+    assert {"voice", "callback", "email", "chat"} <= media
+    policy = PiiPolicy("drop")
+    for conversation in conversations:
+        document = build_document(conversation, pii=policy)
+        for text in _strings(document):
+            assert not _PHONE_RE.search(text.removeprefix("tel:")), (conversation["conversationId"], text)
+            assert not _EMAIL_RE.search(text), (conversation["conversationId"], text)
+            assert not any(f"{first} {last}" in text for first in FIRST_NAMES for last in LAST_NAMES), text
+
+
+def test_hash_keeps_joins_on_callback_numbers_and_entry_reasons() -> None:
+    conversation = {
+        "conversationId": "c-1",
+        "conversationStart": "2026-11-10T10:00:00.000Z",
+        "participants": [
+            {
+                "purpose": "customer",
+                "sessions": [
+                    {
+                        "mediaType": "callback",
+                        "callbackNumbers": ["tel:+15551234567", "tel:+15557654321"],
+                        "callbackUserName": "Ava Smith",
+                        "flow": {"entryReason": "tel:+18005550100", "flowName": "Callback Flow"},
+                        "segments": [{"segmentType": "wrapup", "wrapUpNote": "called Ava back"}],
+                    }
+                ],
+            }
+        ],
+    }
+    session = build_document(conversation, pii=PiiPolicy("hash", KEY))["participants"][0]["sessions"][0]
+    policy = PiiPolicy("hash", KEY)
+    assert session["callbackNumbers"] == [
+        policy.hash_value("tel:+15551234567"),
+        policy.hash_value("tel:+15557654321"),
+    ]
+    assert session["flow"] == {
+        "entryReason": policy.hash_value("tel:+18005550100"),
+        "flowName": "Callback Flow",
+    }
+    assert session["callbackUserName"].startswith(HASH_PREFIX)
+    assert session["segments"][0]["wrapUpNote"].startswith(HASH_PREFIX)
+    # The input is left untouched.
+    assert conversation["participants"][0]["sessions"][0]["flow"]["entryReason"] == "tel:+18005550100"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -15,7 +16,26 @@ if TYPE_CHECKING:
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from genesys_es.read_ahead import ReadAhead
 
-PII_KEY_VARIABLE = "genesys_es_pii_key"
+#: The HMAC key's Variable; "secret" in its name makes Airflow mask it in the UI and in logs.
+PII_KEY_VARIABLE = "genesys_es_pii_secret"
+#: The name used before 0.2 (not masked by Airflow); still read, with a warning to rename it.
+OLD_PII_KEY_VARIABLE = "genesys_es_pii_key"
+
+
+def _pii_key() -> str | None:
+    """Return the HMAC key from its Variable (or the old one, masked from here on), or None."""
+    key = Variable.get(PII_KEY_VARIABLE, default=None)
+    if key is None and (key := Variable.get(OLD_PII_KEY_VARIABLE, default=None)) is not None:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(key)
+        logging.getLogger(__name__).warning(
+            "the PII key is read from the Variable %r, which Airflow does not mask in the UI: "
+            "rename it to %r",
+            OLD_PII_KEY_VARIABLE,
+            PII_KEY_VARIABLE,
+        )
+    return key
 
 
 class PartitionFailedError(RuntimeError):
@@ -23,7 +43,7 @@ class PartitionFailedError(RuntimeError):
 
 
 def pii_policy_for(mode: str):
-    """Return the PII policy of a run; ``hash`` reads its key from the Variable ``genesys_es_pii_key``.
+    """Return the PII policy of a run; ``hash`` reads its key from the Variable ``genesys_es_pii_secret``.
 
     A missing or short key is a configuration error: the task fails at once, without retries.
 
@@ -31,7 +51,7 @@ def pii_policy_for(mode: str):
     """
     from genesys_es.pii import PiiPolicy
 
-    key = Variable.get(PII_KEY_VARIABLE, default=None) if mode == "hash" else None
+    key = _pii_key() if mode == "hash" else None
     if mode == "hash" and not key:
         raise AirflowFailException(
             f"pii=hash needs a secret key in the Airflow Variable {PII_KEY_VARIABLE!r} "
@@ -192,6 +212,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
                 deadletter_index(config.index_prefix),
                 stats.invalid,
                 {"runId": run_id, "partition": part.label},
+                pii=pii,
             )
         finally:
             genesys.close()
