@@ -3,7 +3,7 @@
 This mirrors how Airflow runs the mapped ``extract_and_index`` task: every partition is a separate task
 process (Airflow's task runner forks one per try) executing ``GenesysToElasticsearchOperator.execute``, at most
 ``workers`` at once (the DAG's ``max_active_tis_per_dag`` = ``max_active_partitions``, default 4) and each
-with ``budget_parts = workers`` so the partitions share the connection's request budget as in the DAG.
+sharing the connection's request budget in Elasticsearch as in the DAG.
 Running the DAG itself with ``dag.test()`` would run mapped tasks one after the other in one process, which
 neither shows the parallelism of a real deployment nor gives a per-task memory figure.
 
@@ -146,7 +146,6 @@ def _task(
             task_id="extract_and_index",
             partition=partition,
             run_config=run_config,
-            budget_parts=workers,
         )
         ti = SimpleNamespace(try_number=1, map_index=map_index)
         summary = op.execute({"ti": ti, "run_id": "bench__run"})

@@ -141,7 +141,6 @@ def genesys_conversations_to_es() -> None:
         run_config=run,
         pool=GENESYS_API_POOL,
         max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS,
-        budget_parts=MAX_ACTIVE_PARTITIONS,
         map_index_template="{{ task.partition['label'] }}",
     ).expand(partition=partitions)
     refreshed = refresh_open_conversations(run)

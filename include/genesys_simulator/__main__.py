@@ -26,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--conversations-per-day", type=int, default=2000)
     parser.add_argument("--rate-limit-per-minute", type=int, default=300, help="0 disables rate limiting")
+    parser.add_argument(
+        "--rate-limit-scope",
+        choices=("token", "client"),
+        default="token",
+        help="count the limit per access token, or per OAuth client across all its tokens",
+    )
     parser.add_argument("--token-ttl-seconds", type=int, default=86400)
     parser.add_argument("--client-id", default="demo-client")
     parser.add_argument("--client-secret", default="demo-secret")
@@ -62,6 +68,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         seed=args.seed,
         conversations_per_day=args.conversations_per_day,
         rate_limit_per_minute=args.rate_limit_per_minute,
+        rate_limit_scope=args.rate_limit_scope,
         token_ttl_seconds=args.token_ttl_seconds,
         client_id=args.client_id,
         client_secret=args.client_secret,

@@ -169,7 +169,8 @@ def create_app(state: SimulatorState) -> FaultMiddleware:
         headers: dict[str, str] = {}
         try:
             token = state.tokens.check(request.headers.get("authorization"))
-            allowed, count, reset = state.limiter.take(token.value)
+            scope = token.client_id if state.config.rate_limit_scope == "client" else token.value
+            allowed, count, reset = state.limiter.take(scope)
             headers = state.limiter.headers(count, reset)
             if not allowed:
                 state.stats.add("rate_limited")

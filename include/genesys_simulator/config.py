@@ -15,6 +15,7 @@ class SimulatorConfig:
     seed: int = 7
     conversations_per_day: int = 2000  # nominal weekday volume; weekends are lower (see docs/simulator.md)
     rate_limit_per_minute: int | None = 300  # 0 or None disables rate limiting
+    rate_limit_scope: str = "token"  # "token": a budget per access token; "client": one per OAuth client
     token_ttl_seconds: int = 86400
     client_id: str = "demo-client"
     client_secret: str = "demo-secret"
@@ -26,3 +27,7 @@ class SimulatorConfig:
     job_data_lag_seconds: int = 0  # dataAvailabilityDate = now - lag
     weekday_volume: bool = True  # False: every day has exactly conversations_per_day
     response_cache_mb: int = 0  # > 0: keep rendered pages of settled intervals (see page_cache.py)
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_scope not in ("token", "client"):
+            raise ValueError(f"rate_limit_scope must be 'token' or 'client', got {self.rate_limit_scope!r}")

@@ -84,7 +84,9 @@ def test_missing_credentials_are_a_clear_error(monkeypatch):
         _ = GenesysCloudHook("genesys_empty").api_base
 
 
-def test_share_budget_redivides_the_connection_budget(monkeypatch):
+def test_the_budget_is_the_connections_and_shared_only_with_a_store(monkeypatch, es):
+    from genesys_es.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget
+
     monkeypatch.setenv(
         "AIRFLOW_CONN_GENESYS_SHARED",
         json.dumps(
@@ -96,16 +98,14 @@ def test_share_budget_redivides_the_connection_budget(monkeypatch):
             }
         ),
     )
-    hook = GenesysCloudHook("genesys_shared", budget_parts=4, budget_utilization=1.0)
-    assert hook.budget.requests_per_minute == 75
-    assert hook.share_budget(1) == 300
-    assert hook.budget.interval == 0.2
-    assert hook.share_budget(3) == 100
-    with pytest.raises(ValueError):
-        hook.share_budget(0)
-    unlimited = GenesysCloudHook("genesys_shared", requests_per_minute=0, budget_parts=4)
-    assert unlimited.share_budget(1) == 0.0
-    assert unlimited.budget.unlimited
+    alone = GenesysCloudHook("genesys_shared", budget_utilization=1.0)
+    assert alone.budget.requests_per_minute == 300 and alone.budget.interval == 0.2
+    shared = GenesysCloudHook("genesys_shared", budget_store=ElasticsearchBudgetStore(es))
+    assert isinstance(shared.budget, SharedRequestBudget) and shared.budget.requests_per_minute == 294
+    unlimited = GenesysCloudHook(
+        "genesys_shared", requests_per_minute=0, budget_store=ElasticsearchBudgetStore(es)
+    )
+    assert unlimited.budget.unlimited  # nothing to share: no Elasticsearch round trip per request
 
 
 def test_constructor_does_no_io(monkeypatch):

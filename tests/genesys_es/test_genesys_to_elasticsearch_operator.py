@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -131,31 +132,17 @@ def test_the_old_pii_key_variable_still_works_and_is_masked(monkeypatch) -> None
     assert old_key not in str(redact(f"key is {old_key}"))
 
 
-def test_a_partition_running_alone_takes_the_whole_request_budget(
-    simulator_factory, airflow_connections, es: Elasticsearch, index_prefix: str, caplog
+def test_a_partition_uses_the_clients_shared_budget(
+    simulator_factory, airflow_connections, es: Elasticsearch, index_prefix: str
 ) -> None:
-    sim = simulator_factory(conversations_per_day=600, volume_overrides={DAY: 600})
-    # 600 requests/minute shared by 4 partition tasks: 150 each, one request every 0.4 s.
+    from genesys_es.shared_budget import BUDGET_INDEX, budget_key
+
+    sim = simulator_factory(conversations_per_day=300, volume_overrides={DAY: 300})
     airflow_connections(sim.base_url, requests_per_minute=600)
     ensure_index_resources(es, index_prefix)
-    operator = _operator(index_prefix)
-    operator.budget_parts = 4
-    operator.budget_poll_seconds = 0.3
-    with caplog.at_level("INFO", logger="genesys_es.budget_share"):
-        summary = operator.execute(_context())
+    started = time.time()
+    summary = _operator(index_prefix).execute(_context())
     assert summary["indexed"] == len(sim.dataset.conversation_ids(START, END))
-    # Its own lease is the only live one: after two counts it spends the whole budget.
-    assert any("1 task(s) running, this one now spends 1/1" in r.getMessage() for r in caplog.records)
-
-
-def test_budget_sharing_can_be_switched_off(env, es: Elasticsearch, index_prefix: str, caplog) -> None:
-    ensure_index_resources(es, index_prefix)
-    operator = _operator(index_prefix)
-    operator.budget_parts = 4
-    operator.budget_poll_seconds = 0
-    with caplog.at_level("INFO", logger="genesys_es.budget_share"):
-        operator.execute(_context())
-    assert not [r for r in caplog.records if r.name == "genesys_es.budget_share"]
-    operator.budget_poll_seconds = -1
-    with pytest.raises(ValueError, match="budget_poll_seconds"):
-        operator.execute(_context())
+    # The client's budget document moved on by one slot per request (0.1 s at 600/min, 0.98 used).
+    state = es.get(index=BUDGET_INDEX, id=budget_key(sim.base_url, "demo-client"))["_source"]
+    assert state["tat"] >= started + summary["api_requests"] * 60 / (600 * 0.98) - 0.5

@@ -47,6 +47,7 @@ from genesys_es.models import (
 )
 from genesys_es.rate_limit import RequestBudget
 from genesys_es.regions import DEFAULT_REGION, region_hosts
+from genesys_es.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget, budget_key
 
 DEFAULT_REQUESTS_PER_MINUTE = 300
 #: Most conversation ids put in one ``conversationId`` filter by :meth:`GenesysCloudHook.get_conversations`.
@@ -145,7 +146,8 @@ class GenesysCloudHook(BaseHook):
     :param max_concurrency: most requests in flight at once (sizes the HTTP connection pool).
     :param timeout: ``(connect, read)`` timeout in seconds of every request.
     :param requests_per_minute: override the connection's budget (0 = unlimited).
-    :param budget_parts: divide the budget by this many processes spending it at once (pool slots).
+    :param budget_store: where the OAuth client's budget is shared with every other task and run
+        (:class:`~genesys_es.shared_budget.ElasticsearchBudgetStore`); None keeps it in this hook alone.
     :param burst: requests allowed back to back after an idle spell.
     :param budget_utilization: fraction of the budget actually spent; the small margin absorbs network
         jitter at the server's window boundaries, so a paced run meets no 429.
@@ -170,7 +172,7 @@ class GenesysCloudHook(BaseHook):
         max_concurrency: int = 4,
         timeout: tuple[float, float] = (10, 60),
         requests_per_minute: float | None = None,
-        budget_parts: int = 1,
+        budget_store: ElasticsearchBudgetStore | None = None,
         burst: int = 1,
         budget_utilization: float = 0.98,
         retry_limit: int = 8,
@@ -184,13 +186,11 @@ class GenesysCloudHook(BaseHook):
         super().__init__(**kwargs)
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        if budget_parts < 1:
-            raise ValueError(f"budget_parts must be at least 1, got {budget_parts}")
         self.genesys_conn_id = genesys_conn_id
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.requests_per_minute_override = requests_per_minute
-        self.budget_parts = budget_parts
+        self.budget_store = budget_store
         self.burst = burst
         if not 0 < budget_utilization <= 1:
             raise ValueError(f"budget_utilization must be in (0, 1], got {budget_utilization}")
@@ -251,7 +251,7 @@ class GenesysCloudHook(BaseHook):
             "client_secret": client_secret,
             "login_base": login_base,
             "api_base": api_base,
-            "requests_per_minute": rpm / self.budget_parts,
+            "requests_per_minute": rpm,
         }
 
     @property
@@ -265,28 +265,13 @@ class GenesysCloudHook(BaseHook):
         return self._settings["login_base"]
 
     @cached_property
-    def budget(self) -> RequestBudget:
-        """Return the client-side request budget shared by the hook's threads."""
-        return RequestBudget(
-            self._settings["requests_per_minute"] * self.budget_utilization, burst=self.burst
-        )
-
-    def share_budget(self, parts: int) -> float:
-        """Spend the connection's budget as one of ``parts`` tasks from now on; return the new rate.
-
-        The DAG starts every partition task with ``budget_parts`` shares; a task that sees fewer tasks
-        running (the last wave of partitions, or gaps between tasks) takes a larger share of the budget.
-
-        :param parts: how many tasks are spending the connection's budget right now (at least 1).
-        """
-        if parts < 1:
-            raise ValueError(f"parts must be at least 1, got {parts}")
-        if self.budget.unlimited:
-            return 0.0
-        total = self._settings["requests_per_minute"] * self.budget_parts
-        rate = total / parts * self.budget_utilization
-        self.budget.set_rate(rate)
-        return rate
+    def budget(self) -> RequestBudget | SharedRequestBudget:
+        """Return the request budget the hook's threads spend (shared with other tasks when a store is set)."""
+        rate = self._settings["requests_per_minute"] * self.budget_utilization
+        if self.budget_store is not None and rate > 0:
+            key = budget_key(self.api_base, self._settings["client_id"])
+            return SharedRequestBudget(self.budget_store, key, rate)
+        return RequestBudget(rate, burst=self.burst)
 
     def get_conn(self) -> requests.Session:
         """Return the pooled session, built on first use and sized for ``max_concurrency``."""

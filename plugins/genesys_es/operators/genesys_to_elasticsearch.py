@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context, Variable
@@ -13,7 +12,6 @@ from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
     from genesys_es.bulk import BulkResult, BulkWriter
-    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from genesys_es.read_ahead import ReadAhead
 
 #: The HMAC key's Variable; "secret" in its name makes Airflow mask it in the UI and in logs.
@@ -85,12 +83,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
     :param genesys_conn_id: the ``genesys_cloud`` connection.
     :param elasticsearch_conn_id: the ``elasticsearch`` connection.
     :param concurrency: pages fetched at once.
-    :param budget_parts: partitions that may run at once and share the connection's request budget.
     :param max_chunk_bytes: upper bound of one bulk request body.
     :param chunk_size: upper bound of documents per bulk request (default ``bulk.DEFAULT_CHUNK_SIZE``).
-    :param budget_poll_seconds: how often the task counts the partition tasks running (live writer leases
-        of the index prefix) to take a larger share of the request budget when fewer than ``budget_parts``
-        run; 0 keeps the fixed share ``1 / budget_parts``.
     """
 
     template_fields: Sequence[str] = ("partition", "run_config")
@@ -104,10 +98,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
         genesys_conn_id: str = "genesys_cloud_default",
         elasticsearch_conn_id: str = "elasticsearch_default",
         concurrency: int = 4,
-        budget_parts: int = 1,
         max_chunk_bytes: int = 8 * 1024 * 1024,
         chunk_size: int | None = None,
-        budget_poll_seconds: float = 2.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -116,10 +108,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
         self.genesys_conn_id = genesys_conn_id
         self.elasticsearch_conn_id = elasticsearch_conn_id
         self.concurrency = concurrency
-        self.budget_parts = budget_parts
         self.max_chunk_bytes = max_chunk_bytes
         self.chunk_size = chunk_size
-        self.budget_poll_seconds = budget_poll_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
@@ -138,11 +128,10 @@ class GenesysToElasticsearchOperator(BaseOperator):
         from genesys_es.planning import Partition
         from genesys_es.read_ahead import ReadAhead
         from genesys_es.run_config import RunConfig
+        from genesys_es.shared_budget import ElasticsearchBudgetStore
 
-        if self.concurrency < 1 or self.budget_parts < 1:
-            raise ValueError("concurrency and budget_parts must be at least 1")
-        if self.budget_poll_seconds < 0:
-            raise ValueError("budget_poll_seconds must not be negative")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         config = RunConfig.from_xcom(self.run_config)
         part = Partition.from_xcom(self.partition)
         ti = context["ti"]
@@ -151,14 +140,14 @@ class GenesysToElasticsearchOperator(BaseOperator):
             raise PartitionFailedError(f"drill: partition {part.label} fails its first try on purpose")
 
         pii = pii_policy_for(config.pii)
+        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_client()
         genesys = GenesysCloudHook(
             genesys_conn_id=self.genesys_conn_id,
             max_concurrency=self.concurrency,
-            budget_parts=self.budget_parts,
+            budget_store=ElasticsearchBudgetStore(es),
         )
         index = monthly_index(config.index_prefix, part.start)
-        # One holder per partition, not per try: a retry takes over the lease of a killed try, so its
-        # release restores the bulk-time settings instead of waiting for the dead lease to expire.
+        # One holder per partition, not per try: a retry takes over the lease of a killed try.
         holder = f"{run_id}:{ti.map_index}".replace("|", "_")
         stats = PartitionStats()
         started = time.monotonic()
@@ -194,9 +183,6 @@ class GenesysToElasticsearchOperator(BaseOperator):
                 # From here a thread fetches, builds and serializes: the first pages arrive while the
                 # index and the leases are set up, the next ones while a bulk request is in flight.
                 with ReadAhead(serialized_actions(actions), name=f"build {part.label}") as ahead:
-                    es = ElasticsearchClientHook(
-                        elasticsearch_conn_id=self.elasticsearch_conn_id
-                    ).get_client()
                     writer = BulkWriter(
                         es,
                         deadletter_index=deadletter_index(config.index_prefix),
@@ -204,9 +190,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
                         chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
                         deadletter_context={"runId": run_id, "partition": part.label},
                     )
-                    result = self._write_under_lease(
-                        writer, ahead, genesys, config.index_prefix, index, holder
-                    )
+                    result = self._write_under_lease(writer, ahead, config.index_prefix, index, holder)
             invalid = deadletter_invalid(
                 es,
                 deadletter_index(config.index_prefix),
@@ -249,7 +233,6 @@ class GenesysToElasticsearchOperator(BaseOperator):
         self,
         writer: BulkWriter,
         ahead: ReadAhead[dict[str, Any]],
-        genesys: GenesysCloudHook,
         prefix: str,
         index: str,
         holder: str,
@@ -260,26 +243,9 @@ class GenesysToElasticsearchOperator(BaseOperator):
         """
         from genesys_es.index_setup import bulk_write_session
 
-        with (
-            bulk_write_session(writer.es, prefix, [index], holder),
-            self._budget_share(genesys, writer.es, prefix),
-        ):
+        with bulk_write_session(writer.es, prefix, [index], holder):
             try:
                 _fail_fast_unless_writable(writer.es, index)
                 return writer.write(ahead)
             finally:
                 ahead.close()
-
-    def _budget_share(self, genesys: Any, es: Any, prefix: str) -> AbstractContextManager[Any]:
-        """Return the background share of the request budget (a no-op with one part, polling off or no limit)."""
-        if self.budget_parts <= 1 or self.budget_poll_seconds == 0 or genesys.budget.unlimited:
-            return nullcontext()
-        from genesys_es.budget_share import BudgetShare
-        from genesys_es.index_setup import live_writer_count
-
-        return BudgetShare(
-            lambda: live_writer_count(es, prefix),
-            genesys.share_budget,
-            initial=self.budget_parts,
-            poll_s=self.budget_poll_seconds,
-        )

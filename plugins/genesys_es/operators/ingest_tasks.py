@@ -22,6 +22,16 @@ def _es_client():
     return get_client(ES_CONN_ID)
 
 
+def _genesys(es=None):
+    """Return the Genesys hook spending the OAuth client's one budget, shared with every task and run."""
+    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+    from genesys_es.shared_budget import ElasticsearchBudgetStore
+
+    return GenesysCloudHook(
+        genesys_conn_id=GENESYS_CONN_ID, budget_store=ElasticsearchBudgetStore(es or _es_client())
+    )
+
+
 def _config(run: dict[str, Any]):
     from genesys_es.run_config import RunConfig
 
@@ -75,13 +85,12 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
     :param run: the resolved run.
     :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
     """
-    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from genesys_es.planning import plan_partitions as plan
 
     config = _config(run)
     now = datetime.now(UTC)
     partitions: list[dict[str, Any]] = []
-    with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
+    with _genesys() as hook:
         for day in config.days:
             start = datetime.fromisoformat(day).replace(tzinfo=UTC)
             end = start + timedelta(days=1)
@@ -116,7 +125,6 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
 def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     """Re-read conversations indexed while still open before the run's range, until Genesys ends them."""
     from genesys_es.bulk import find_open_conversations
-    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from genesys_es.ingest import index_conversations
     from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
@@ -134,7 +142,7 @@ def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
         log.info("no conversation indexed while still open since %s", since.date())
         return {"open_before": 0, "refreshed": 0, "still_open": 0}
     context = get_current_context()
-    with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
+    with _genesys(es) as hook:
         current = hook.get_conversations([c["conversationId"] for c in stale], start=since, end=config.start)
     result, stats = index_conversations(
         es,
@@ -162,7 +170,6 @@ def finalize_run(
     from airflow.sdk.exceptions import AirflowSkipException
 
     from genesys_es.bulk import delete_absent_at_source
-    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
     config = _config(run)
     if config.dry_run:
@@ -179,7 +186,7 @@ def finalize_run(
     if config.mode == "rebuild":
         # Every partition of this run succeeded and stamped its documents with the run id: what the range
         # holds with another run id is looked up at the source, and deleted only when it is gone there.
-        with GenesysCloudHook(genesys_conn_id=GENESYS_CONN_ID) as hook:
+        with _genesys() as hook:
 
             def still_at_source(ids: list[str]) -> set[str]:
                 found = hook.get_conversations(ids, start=config.start, end=config.end)

@@ -107,20 +107,26 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         self.settle_lookback_days = settle_lookback_days
         self.repair = repair
         self._hook: GenesysCloudHook | None = None
+        self._es: Elasticsearch | None = None
 
     # -- the two sides --------------------------------------------------------------------------
 
     def get_es(self) -> Elasticsearch:
-        """Return the Elasticsearch client from the connection."""
-        return health.get_client(self.elasticsearch_conn_id)
+        """Return the Elasticsearch client from the connection (one per task)."""
+        if self._es is None:
+            self._es = health.get_client(self.elasticsearch_conn_id)
+        return self._es
 
     @property
     def genesys(self) -> GenesysCloudHook:
         """Return the Genesys hook (one per task, so the token and the budget are shared)."""
         if self._hook is None:
             from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+            from genesys_es.shared_budget import ElasticsearchBudgetStore
 
-            self._hook = GenesysCloudHook(genesys_conn_id=self.genesys_conn_id)
+            self._hook = GenesysCloudHook(
+                genesys_conn_id=self.genesys_conn_id, budget_store=ElasticsearchBudgetStore(self.get_es())
+            )
         return self._hook
 
     def source_count(self, start: datetime, end: datetime) -> int:
