@@ -130,7 +130,7 @@ def _task(
     conn,
     partition: dict[str, Any],
     run_config: dict[str, Any],
-    workers: int,
+    bulk_settings: bool,
     map_index: int,
     environ: dict[str, str],
     cpus: set[int],
@@ -146,6 +146,7 @@ def _task(
             task_id="extract_and_index",
             partition=partition,
             run_config=run_config,
+            bulk_settings=bulk_settings,
         )
         ti = SimpleNamespace(try_number=1, map_index=map_index)
         summary = op.execute({"ti": ti, "run_id": "bench__run"})
@@ -222,7 +223,9 @@ def warm_imports() -> None:
         importlib.import_module(module)
 
 
-def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRun:
+def run_pipeline(
+    prefix: str, workers: int = 4, pii: str = "drop", *, bulk_settings: bool = False
+) -> PipelineRun:
     """Plan and index the benchmark day with up to ``workers`` partition task processes at once.
 
     Connections must already be set (:func:`bench.common.set_connections`) and the index prepared.
@@ -230,6 +233,7 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
     :param prefix: the index prefix.
     :param workers: partition tasks running at once.
     :param pii: the run's PII mode.
+    :param bulk_settings: the partitions switch the index to bulk-time settings (the backfill path).
     """
     from genesys_es.run_config import build_run_config
 
@@ -252,7 +256,7 @@ def run_pipeline(prefix: str, workers: int = 4, pii: str = "drop") -> PipelineRu
         while queue and len(running) < workers:
             index, part = queue.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_task, args=(child, part, config, workers, index, *launch))
+            proc = ctx.Process(target=_task, args=(child, part, config, bulk_settings, index, *launch))
             proc.start()
             child.close()
             running.append((proc, parent, part))

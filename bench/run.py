@@ -56,7 +56,7 @@ MODES: dict[str, dict[str, Any]] = {
         "search_target": 1_000_000,
     },
 }
-SECTIONS = ("compare", "split", "latency", "workers", "throttled", "scale", "search")
+SECTIONS = ("compare", "split", "latency", "workers", "bulk_settings", "throttled", "scale", "search")
 
 
 def warm_up(es_url: str, sim_url: str, workers: int) -> None:
@@ -215,6 +215,39 @@ def api_latency(es_url: str, cfg: dict[str, Any], workers: int, seconds: float) 
         "pipeline_docs_per_s": p,
         "baseline_docs_per_s": b,
         "ratio_pipeline_baseline": round(p["median"] / b["median"], 2),
+    }
+
+
+def bulk_settings_ab(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
+    """The unthrottled pipeline with and without bulk-time settings on its index, interleaved ``repeats`` times.
+
+    The daily path keeps the live index's replica and refresh interval; this is what that costs against
+    switching them off while writing (what the backfill path may do on indices nobody searches yet).
+    """
+    from bench.pipeline import run_pipeline, warm_imports
+
+    warm_imports()
+    n = cfg["compare_conversations"]
+    es = es_client(es_url)
+    rates: dict[str, list[float]] = {"kept": [], "bulk": []}
+    with simulator({DAY: n}) as sim:
+        set_connections(es_url, sim.base_url)
+        warm_up(es_url, sim.base_url, workers)
+        for r in range(cfg.get("compare_repeats", cfg["repeats"])):
+            for name in ("kept", "bulk"):
+                prepare_index(es, "bench-settings")
+                run = run_pipeline("bench-settings", workers=workers, bulk_settings=name == "bulk")
+                if run.indexed != n:
+                    raise RuntimeError(f"pipeline indexed {run.indexed} of {n}")
+                rates[name].append(run.docs_per_s)
+                log(f"bulk settings #{r + 1}: {name} {run.docs_per_s:.0f} docs/s")
+    drop_prefix(es, "bench-settings")
+    kept, bulk = spread(rates["kept"]), spread(rates["bulk"])
+    return {
+        "conversations": n,
+        "kept_docs_per_s": kept,
+        "bulk_docs_per_s": bulk,
+        "ratio_kept_bulk": round(kept["median"] / bulk["median"], 3),
     }
 
 
@@ -378,6 +411,8 @@ def main() -> None:
         result["latency"] = api_latency(args.es_url, cfg, args.workers, args.api_latency)
     if "workers" in only:
         result["workers_sweep"] = workers_sweep(args.es_url, cfg, (2, 4, 8))
+    if "bulk_settings" in only:
+        result["bulk_settings"] = bulk_settings_ab(args.es_url, cfg, args.workers)
     if "throttled" in only:
         result["throttled"] = throttled(args.es_url, cfg["throttled_minutes"], args.workers)
     if "search" in only:

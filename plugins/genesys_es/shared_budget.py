@@ -1,11 +1,13 @@
 """One request budget per OAuth client for every task and run, kept in Elasticsearch.
 
 Genesys Cloud allows each OAuth client 300 requests a minute. Planning, partitions, refresh, rebuild and
-verify tasks of any number of runs, on any worker, spend that one budget: each request takes the next
-slot of a generic cell rate algorithm whose state (the theoretical arrival time of the next request) is
-one document per client in :data:`BUDGET_INDEX`, updated with optimistic concurrency. A task that finds
+verify tasks of any number of runs, on any worker, spend that one budget: each request takes the next slot
+of a generic cell rate algorithm whose state (the theoretical arrival time of the next request) is one
+document per client in :data:`BUDGET_INDEX`, updated with optimistic concurrency (a realtime get and a
+conditional write per request: ten small operations a second at 300 requests a minute). A task that finds
 nobody else asking gets the whole rate; several tasks share it slot by slot, never more than it together,
-whenever they start or stop. A 429 (somebody outside this tool uses the client) pauses every task.
+whenever they start or stop. A 429 (somebody outside this tool uses the
+client) pauses every task.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from elasticsearch import ConflictError, NotFoundError
+from elasticsearch import ApiError, ConflictError, NotFoundError
+from elasticsearch import ConnectionError as EsConnectionError
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 BUDGET_INDEX = "genesys-request-budget"
 _SETTINGS = {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}}
 _MAPPINGS = {"dynamic": False, "properties": {"tat": {"type": "double"}}}
+#: Elasticsearch answers that a reservation waits out and tries again (a busy or restarting node).
+_BUSY_STATUSES = (429, 502, 503, 504)
 
 
 def budget_key(api_base: str, client_id: str) -> str:
@@ -65,34 +70,49 @@ class ElasticsearchBudgetStore:
             self.es.cluster.health(index=self.index, wait_for_status="yellow", timeout="30s")
             self._ready = True
 
-    def reserve(self, key: str, interval: float, not_before: float = 0.0, attempts: int = 200) -> float:
+    def reserve(self, key: str, interval: float, not_before: float = 0.0, patience: float = 60.0) -> float:
         """Take the next free slot at or after ``not_before`` and return when it is (clock seconds).
+
+        A busy node (429, 5xx, a dropped connection) is waited out with a short backoff, a concurrent
+        reservation retried at once.
 
         :param key: the client's budget document id.
         :param interval: seconds between two requests at the client's rate.
         :param not_before: the earliest time the slot may be.
-        :param attempts: compare-and-set attempts before giving up.
+        :param patience: seconds a busy or unreachable node is waited out before the error is raised.
         """
         self._ensure_index()
-        for _ in range(attempts):
+        give_up, busy = time.monotonic() + patience, 0
+        while True:
             try:
-                doc = self.es.get(index=self.index, id=key)
-                tat, cas = (
-                    float(doc["_source"]["tat"]),
-                    {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]},
-                )
-            except NotFoundError:
-                tat, cas = 0.0, None
-            slot = max(self.clock(), tat, not_before)
-            try:
-                if cas is None:
-                    self.es.create(index=self.index, id=key, document={"tat": slot + interval})
-                else:
-                    self.es.index(index=self.index, id=key, document={"tat": slot + interval}, **cas)
+                return self._compare_and_set(key, interval, not_before)
             except ConflictError:
                 continue
+            except (ApiError, EsConnectionError) as exc:
+                if isinstance(exc, ApiError) and exc.status_code not in _BUSY_STATUSES:
+                    raise
+                if time.monotonic() >= give_up:
+                    raise
+                busy += 1
+                time.sleep(min(2.0, 0.05 * 2 ** min(busy, 6)))
+
+    def _compare_and_set(self, key: str, span: float, not_before: float) -> float:
+        """Move the client's next free time on by ``span`` if nobody moved it meanwhile; return the old one."""
+        try:
+            doc = self.es.get(index=self.index, id=key)
+        except NotFoundError:
+            slot = max(self.clock(), not_before)
+            self.es.create(index=self.index, id=key, document={"tat": slot + span})
             return slot
-        raise RuntimeError(f"could not reserve a request slot in {self.index}: too much contention")
+        slot = max(self.clock(), float(doc["_source"]["tat"]), not_before)
+        self.es.index(
+            index=self.index,
+            id=key,
+            document={"tat": slot + span},
+            if_seq_no=doc["_seq_no"],
+            if_primary_term=doc["_primary_term"],
+        )
+        return slot
 
 
 class SharedRequestBudget:

@@ -85,6 +85,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
     :param concurrency: pages fetched at once.
     :param max_chunk_bytes: upper bound of one bulk request body.
     :param chunk_size: upper bound of documents per bulk request (default ``bulk.DEFAULT_CHUNK_SIZE``).
+    :param bulk_settings: no replica and refresh off while writing (restored by the last writer); only for
+        indices nobody searches yet, such as those a backfill creates. The daily path leaves them off.
     """
 
     template_fields: Sequence[str] = ("partition", "run_config")
@@ -100,6 +102,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         concurrency: int = 4,
         max_chunk_bytes: int = 8 * 1024 * 1024,
         chunk_size: int | None = None,
+        bulk_settings: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -110,6 +113,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         self.concurrency = concurrency
         self.max_chunk_bytes = max_chunk_bytes
         self.chunk_size = chunk_size
+        self.bulk_settings = bulk_settings
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
@@ -243,7 +247,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         """
         from genesys_es.index_setup import bulk_write_session
 
-        with bulk_write_session(writer.es, prefix, [index], holder):
+        with bulk_write_session(writer.es, prefix, [index], holder, bulk_settings=self.bulk_settings):
             try:
                 _fail_fast_unless_writable(writer.es, index)
                 return writer.write(ahead)
