@@ -192,12 +192,17 @@ def test_bad_params_fail_clearly_and_touch_nothing(
     with pytest.raises(ParamValidationError):
         _run(ingest_dag, _conf(index_prefix, page_size=500))
 
-    run = _run(ingest_dag, _conf(index_prefix, date_from="2026-11-12", date_to="2026-11-10"))
-    assert run.state == "failed"
-    states = _task_states(run)
-    assert states[("resolve_run", -1)][0] == "failed"
-    assert states[("ensure_index", -1)][0] == "upstream_failed"
-    assert es.indices.get(index=f"{index_prefix}*") == {}
+    for bad in (
+        _conf(index_prefix, date_from="2026-11-12", date_to="2026-11-10"),
+        # A misspelled param (date_form for date_from) must not re-index the run's own day instead.
+        {k: v for k, v in _conf(index_prefix, date_form="2026-11-10").items() if k != "date_from"},
+    ):
+        run = _run(ingest_dag, bad)
+        assert run.state == "failed"
+        states = _task_states(run)
+        assert states[("resolve_run", -1)][0] == "failed"
+        assert states[("ensure_index", -1)][0] == "upstream_failed"
+        assert es.indices.get(index=f"{index_prefix}*") == {}
 
 
 def test_dry_run_plans_only(ingest_dag, env, es: Elasticsearch, index_prefix: str) -> None:
