@@ -37,8 +37,11 @@ class DailyCatchupFromTimetable(CronDataIntervalTimetable):
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
     ) -> DagRunInfo | None:
+        # The scheduler asks from the DAG's start date (EARLIEST_DAY): catch up from catchup_from only.
+        # A backfill asks from its own from-date, which is honoured whatever it is.
         earliest = restriction.earliest
-        earliest = self.catchup_from if earliest is None else max(earliest, self.catchup_from)
+        if earliest is None or earliest <= EARLIEST_DAY:
+            earliest = self.catchup_from
         return super().next_dagrun_info(
             last_automated_data_interval=last_automated_data_interval,
             restriction=TimeRestriction(earliest, restriction.latest, restriction.catchup),

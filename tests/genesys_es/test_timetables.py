@@ -25,6 +25,19 @@ def test_catch_up_starts_at_the_configured_day_not_the_dags_start_date() -> None
     assert following is not None and following.data_interval.start == CATCHUP_FROM.add(days=1)
 
 
+def test_a_backfill_before_the_catchup_start_gets_its_days() -> None:
+    # `airflow backfill create --from-date 2026-10-20 --to-date 2026-10-22`, as Airflow asks the timetable.
+    timetable, start = DailyCatchupFromTimetable(CATCHUP_FROM), pendulum.datetime(2026, 10, 20, tz="UTC")
+    restriction = TimeRestriction(start, start.add(days=2), catchup=True)
+    days, last = [], None
+    while (
+        info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+    ) is not None:
+        days.append(info.data_interval.start.date().isoformat())
+        last = info.data_interval
+    assert days == ["2026-10-20", "2026-10-21", "2026-10-22"]
+
+
 def test_a_later_dag_start_date_still_wins() -> None:
     later = pendulum.datetime(2026, 11, 20, tz="UTC")
     info = DailyCatchupFromTimetable(CATCHUP_FROM).next_dagrun_info(
