@@ -19,8 +19,8 @@ def run_baseline(es_url: str, sim_url: str, prefix: str, index: str) -> dict[str
     """Index the benchmark day naively into ``index``; return documents, seconds and docs/s."""
     from elasticsearch import Elasticsearch, helpers
 
-    from genesys_es.documents import build_document
-    from genesys_es.pii import PiiPolicy
+    from genesys_es.transform.documents import build_document
+    from genesys_es.transform.pii import PiiPolicy
 
     es = Elasticsearch(es_url, request_timeout=120)
     pii = PiiPolicy(mode="drop")

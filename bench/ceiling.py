@@ -23,10 +23,10 @@ from bench.common import DAY_END, DAY_START, count, es_client, prepare_index
 def pipeline_documents(conversations_per_day: int) -> list[tuple[str, bytes]]:
     """Return ``(id, serialized source)`` of the benchmark day's documents, built as the pipeline builds them."""
     from bench.common import DAY
-    from genesys_es.ingest import PartitionStats, conversation_actions
-    from genesys_es.pii import PiiPolicy
-    from genesys_es.planning import Partition
-    from genesys_es.serialization import dumps
+    from genesys_es.extract.planning import Partition
+    from genesys_es.load.ingest import PartitionStats, conversation_actions
+    from genesys_es.transform.pii import PiiPolicy
+    from genesys_es.transform.serialization import dumps
     from include.genesys_simulator.config import SimulatorConfig
     from include.genesys_simulator.dataset import Dataset
 
@@ -55,7 +55,7 @@ def pipeline_documents(conversations_per_day: int) -> list[tuple[str, bytes]]:
 
 def bodies(documents: list[tuple[str, bytes]], chunk_docs: int) -> list[bytes]:
     """Return NDJSON bulk bodies of ``chunk_docs`` documents (index given in the URL)."""
-    from genesys_es.serialization import dumps
+    from genesys_es.transform.serialization import dumps
 
     out = []
     for start in range(0, len(documents), chunk_docs):

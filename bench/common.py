@@ -147,14 +147,14 @@ def es_client(es_url: str, **kwargs: Any):
     """Return an Elasticsearch client with the project's orjson serializer and a long timeout."""
     from elasticsearch import Elasticsearch
 
-    from genesys_es.serialization import OrjsonSerializer
+    from genesys_es.transform.serialization import OrjsonSerializer
 
     return Elasticsearch(es_url, serializer=OrjsonSerializer(), request_timeout=300, **kwargs)
 
 
 def prepare_index(es, prefix: str) -> str:
     """Create the template, alias and the benchmark day's monthly index on a quiet node; return the index."""
-    from genesys_es.index_setup import ensure_index_resources, ensure_monthly_indices
+    from genesys_es.load.index_setup import ensure_index_resources, ensure_monthly_indices
 
     drop_prefix(es, prefix)
     ensure_index_resources(es, prefix)

@@ -36,8 +36,8 @@ def main() -> None:
     os.environ.setdefault(
         "AIRFLOW_HOME", str(Path(__file__).resolve().parent.parent / ".cache" / "airflow-bench")
     )
+    from genesys_es.extract.planning import belongs_to, plan_partitions
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-    from genesys_es.planning import belongs_to, plan_partitions
     from include.genesys_simulator import SimulatorConfig, SimulatorServer
 
     day = date(2024, 3, 5)

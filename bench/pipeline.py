@@ -81,13 +81,13 @@ def _rss_mb() -> float:
 #: Modules a partition task process finds loaded: Airflow's task supervisor (which forks it) and the operator's.
 TASK_MODULES = (
     "airflow.sdk.execution_time.supervisor",
-    "genesys_es.bulk",
-    "genesys_es.documents",
+    "genesys_es.load.bulk",
+    "genesys_es.transform.documents",
     "genesys_es.hooks.elasticsearch_client",
     "genesys_es.hooks.genesys_cloud",
-    "genesys_es.ingest",
+    "genesys_es.load.ingest",
     "genesys_es.operators.genesys_to_elasticsearch",
-    "genesys_es.planning",
+    "genesys_es.extract.planning",
     "genesys_es.run_config",
     "bench.pipeline",
 )
@@ -195,8 +195,8 @@ def _plan_task(
 ) -> None:
     try:
         _adopt(environ, cpus)
+        from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION, plan_partitions
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-        from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION, plan_partitions
 
         with GenesysCloudHook() as hook:
             parts = plan_partitions(

@@ -35,8 +35,8 @@ def main() -> None:
     setup_airflow_env()
     from pyinstrument import Profiler
 
+    from genesys_es.extract.planning import Partition, make_label
     from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
-    from genesys_es.planning import Partition, make_label
     from genesys_es.run_config import build_run_config
 
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)

@@ -33,10 +33,10 @@ def _load_day(job: tuple[str, str, int, int]) -> tuple[int, float]:
     """Generate, build, serialize and bulk-index one simulator day; return (documents, seconds)."""
     es_url, day_iso, per_day, seed = job
     setup_airflow_env()
-    from genesys_es.ingest import PartitionStats, conversation_actions
-    from genesys_es.pii import PiiPolicy
-    from genesys_es.planning import Partition
-    from genesys_es.serialization import dumps
+    from genesys_es.extract.planning import Partition
+    from genesys_es.load.ingest import PartitionStats, conversation_actions
+    from genesys_es.transform.pii import PiiPolicy
+    from genesys_es.transform.serialization import dumps
     from include.genesys_simulator.config import SimulatorConfig
     from include.genesys_simulator.dataset import Dataset
 
@@ -94,7 +94,7 @@ def _post(es, lines: list[bytes]) -> int:
 
 def load_corpus(es_url: str, target: int, days: int, workers: int) -> dict[str, Any]:
     """Index ``target`` documents over ``days`` simulator days; return load timings."""
-    from genesys_es.index_setup import ensure_index_resources, ensure_monthly_indices
+    from genesys_es.load.index_setup import ensure_index_resources, ensure_monthly_indices
 
     es = es_client(es_url)
     drop_prefix(es, PREFIX)
@@ -130,7 +130,7 @@ def load_corpus(es_url: str, target: int, days: int, workers: int) -> dict[str, 
 
 def measure(es_url: str, runs: int, warmup: int) -> dict[str, Any]:
     """Run the probe queries against the corpus alias; return per-probe and overall p50/p95."""
-    from genesys_es.latency import load_probes, run_probes, sample_parameters
+    from genesys_es.verify.latency import load_probes, run_probes, sample_parameters
 
     es = es_client(es_url)
     params = sample_parameters(es, PREFIX)

@@ -21,6 +21,7 @@ import pendulum
 from airflow.sdk import Param, conf, dag
 
 from genesys_es.assets import DEFAULT_INDEX_PREFIX, GENESYS_API_POOL
+from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION
 from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 from genesys_es.operators.ingest_tasks import (
     ensure_index,
@@ -31,7 +32,6 @@ from genesys_es.operators.ingest_tasks import (
     resolve_run,
 )
 from genesys_es.operators.verify import GenesysElasticsearchVerifyOperator
-from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION
 from genesys_es.timetables import EARLIEST_DAY, DailyCatchupFromTimetable
 
 CATCHUP_FROM = pendulum.parse(conf.get("genesys_es", "start_date", fallback="2026-11-01"), tz="UTC")

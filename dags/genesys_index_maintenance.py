@@ -16,8 +16,8 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, conf, dag
 
 from genesys_es.assets import CONVERSATIONS_INDEX, DEFAULT_INDEX_PREFIX
-from genesys_es.audit import DEFAULT_AUDIT_INDEX
-from genesys_es.notifications import AuditWebhookNotifier
+from genesys_es.maintain.audit import DEFAULT_AUDIT_INDEX
+from genesys_es.maintain.notifications import AuditWebhookNotifier
 from genesys_es.operators.maintenance import (
     ElasticsearchIndexMaintenanceOperator,
     ElasticsearchIndexVerifyOperator,

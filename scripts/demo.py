@@ -40,10 +40,10 @@ def main() -> int:
 
     from airflow.dag_processing.dagbag import DagBag
 
-    from genesys_es import health, latency
     from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-    from genesys_es.index_setup import deadletter_index
+    from genesys_es.load.index_setup import deadletter_index
+    from genesys_es.verify import health, latency
 
     bag = DagBag(dag_folder=str(REPO / "dags" / "genesys_conversations_to_es.py"))
     if bag.import_errors:

@@ -9,8 +9,8 @@ from pathlib import Path
 import airflow
 import jsonschema
 
+from genesys_es.extract.regions import REGION_DOMAINS, region_hosts
 from genesys_es.provider_info import get_provider_info
-from genesys_es.regions import REGION_DOMAINS, region_hosts
 
 
 def test_provider_info_validates_against_airflow_schema() -> None:

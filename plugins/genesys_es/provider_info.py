@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from genesys_es import __version__
-from genesys_es.regions import DEFAULT_REGION, REGION_DOMAINS
+from genesys_es.extract.regions import DEFAULT_REGION, REGION_DOMAINS
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from genesys_es.planning import DEFAULT_PAGES_PER_PARTITION
+from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION
 
 MAX_RANGE_DAYS = 31
 INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")

@@ -149,7 +149,7 @@ def test_an_unsettled_day_is_rechecked_repaired_and_settled_by_the_next_run(
 def test_partition_failing_once_is_retried_alone(
     ingest_dag, env, es: Elasticsearch, index_prefix: str
 ) -> None:
-    from genesys_es.planning import make_label
+    from genesys_es.extract.planning import make_label
 
     # The first partition of the day covers the whole day, pages 1-2.
     label = make_label(DAY_START, DAY_END, 1, 2)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.maintenance import inventory, target_settings
-from tests.genesys_es.test_maintenance import load_segments
-from tests.genesys_es.test_verification import install_template
+from genesys_es.maintain.maintenance import inventory, target_settings
+from tests.genesys_es.maintain.test_maintenance import load_segments
+from tests.genesys_es.verify.test_counts import install_template
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 NOW = datetime.now(UTC)

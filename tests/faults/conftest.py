@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.documents import build_document, parse_time
+from genesys_es.extract.planning import Partition, make_label
 from genesys_es.hooks import genesys_cloud
-from genesys_es.pii import PiiPolicy
-from genesys_es.planning import Partition, make_label
 from genesys_es.run_config import build_run_config
+from genesys_es.transform.documents import build_document, parse_time
+from genesys_es.transform.pii import PiiPolicy
 
 REPO = Path(__file__).resolve().parents[2]
 ES_SCRIPT = REPO / "scripts" / "es.sh"
@@ -307,7 +307,7 @@ def leases(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
 
 def release_after_ttl(es: Elasticsearch, prefix: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Run ``index_setup.release_expired`` as it would run once the lease TTL has passed."""
-    from genesys_es import index_setup
+    from genesys_es.load import index_setup
 
     later = datetime.now(UTC) + timedelta(seconds=index_setup.DEFAULT_LEASE_TTL_S + 1)
     with monkeypatch.context() as patch:

@@ -15,8 +15,8 @@ from typing import Any
 
 def main(raw: str) -> None:
     """Run the partition described by ``raw`` and print its summary as ``SUMMARY <json>``."""
-    from genesys_es import bulk
-    from genesys_es.planning import Partition
+    from genesys_es.extract.planning import Partition
+    from genesys_es.load import bulk
     from tests.faults.conftest import run_partition
 
     args: dict[str, Any] = json.loads(raw)

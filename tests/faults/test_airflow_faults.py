@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.index_setup import active_writer_indices, ensure_index_resources, monthly_index
+from genesys_es.load.index_setup import active_writer_indices, ensure_index_resources, monthly_index
 from tests.faults.conftest import (
     DAY_START,
     REPO,

@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from genesys_es.bulk import BulkWriter
-from genesys_es.documents import build_document, parse_time
-from genesys_es.index_setup import deadletter_index, ensure_index_resources
-from genesys_es.ingest import PartitionStats, conversation_actions, deadletter_invalid
-from genesys_es.models import ConversationQueryResponse
-from genesys_es.pii import PiiPolicy
+from genesys_es.extract.models import ConversationQueryResponse
+from genesys_es.load.bulk import BulkWriter
+from genesys_es.load.index_setup import deadletter_index, ensure_index_resources
+from genesys_es.load.ingest import PartitionStats, conversation_actions, deadletter_invalid
 from genesys_es.run_config import KNOWN_PARAMS, MAX_RANGE_DAYS, RunConfig, RunConfigError, build_run_config
+from genesys_es.transform.documents import build_document, parse_time
+from genesys_es.transform.pii import PiiPolicy
 from include.genesys_simulator.app import SimulatorState
 from include.genesys_simulator.config import SimulatorConfig
 from tests.faults.conftest import DAY, DAY_END, DAY_START, whole_day_partition

@@ -10,9 +10,9 @@ import pytest
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch import Elasticsearch
 
-from genesys_es import bulk
-from genesys_es.bulk import BulkWriteError
-from genesys_es.index_setup import (
+from genesys_es.load import bulk
+from genesys_es.load.bulk import BulkWriteError
+from genesys_es.load.index_setup import (
     active_writer_indices,
     deadletter_index,
     ensure_index_resources,

@@ -9,9 +9,9 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from genesys_es.exceptions import GenesysRetryableError
-from genesys_es.index_setup import ensure_index_resources
-from genesys_es.models import QUERY_PATH
-from genesys_es.planning import plan_partitions
+from genesys_es.extract.models import QUERY_PATH
+from genesys_es.extract.planning import plan_partitions
+from genesys_es.load.index_setup import ensure_index_resources
 from tests.faults.conftest import (
     DAY_END,
     DAY_START,

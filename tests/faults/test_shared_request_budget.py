@@ -10,10 +10,10 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from genesys_es.extract.planning import Partition, plan_partitions
+from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
 from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-from genesys_es.index_setup import ensure_index_resources
-from genesys_es.planning import Partition, plan_partitions
-from genesys_es.shared_budget import ElasticsearchBudgetStore
+from genesys_es.load.index_setup import ensure_index_resources
 from tests.faults.conftest import run_partition
 
 RPM = 300

@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 from elasticsearch import Elasticsearch
 
-from genesys_es.serialization import OrjsonSerializer
+from genesys_es.transform.serialization import OrjsonSerializer
 
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3

@@ -30,7 +30,7 @@ from genesys_es.exceptions import (
     GenesysRateLimitError,
     GenesysRetryableError,
 )
-from genesys_es.models import (
+from genesys_es.extract.models import (
     MAX_INTERVAL,
     MAX_PAGE_SIZE,
     PAGINATION_CAP,
@@ -45,9 +45,9 @@ from genesys_es.models import (
     as_utc,
     normalize_filters,
 )
-from genesys_es.rate_limit import RequestBudget
-from genesys_es.regions import DEFAULT_REGION, region_hosts
-from genesys_es.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget, budget_key
+from genesys_es.extract.rate_limit import RequestBudget
+from genesys_es.extract.regions import DEFAULT_REGION, region_hosts
+from genesys_es.extract.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget, budget_key
 
 DEFAULT_REQUESTS_PER_MINUTE = 300
 #: Most conversation ids put in one ``conversationId`` filter by :meth:`GenesysCloudHook.get_conversations`.
@@ -147,7 +147,7 @@ class GenesysCloudHook(BaseHook):
     :param timeout: ``(connect, read)`` timeout in seconds of every request.
     :param requests_per_minute: override the connection's budget (0 = unlimited).
     :param budget_store: where the OAuth client's budget is shared with every other task and run
-        (:class:`~genesys_es.shared_budget.ElasticsearchBudgetStore`); None keeps it in this hook alone.
+        (:class:`~genesys_es.extract.shared_budget.ElasticsearchBudgetStore`); None keeps it in this hook alone.
     :param burst: requests allowed back to back after an idle spell.
     :param budget_utilization: fraction of the budget actually spent; the small margin absorbs network
         jitter at the server's window boundaries, so a paced run meets no 429.

@@ -11,8 +11,8 @@ from airflow.sdk import BaseOperator, Context, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
-    from genesys_es.bulk import BulkResult, BulkWriter
-    from genesys_es.read_ahead import ReadAhead
+    from genesys_es.load.bulk import BulkResult, BulkWriter
+    from genesys_es.load.read_ahead import ReadAhead
 
 #: The HMAC key's Variable; "secret" in its name makes Airflow mask it in the UI and in logs.
 PII_KEY_VARIABLE = "genesys_es_pii_secret"
@@ -47,7 +47,7 @@ def pii_policy_for(mode: str):
 
     :param mode: ``hash``, ``drop`` or ``keep``.
     """
-    from genesys_es.pii import PiiPolicy
+    from genesys_es.transform.pii import PiiPolicy
 
     key = _pii_key() if mode == "hash" else None
     if mode == "hash" and not key:
@@ -66,7 +66,7 @@ def _fail_fast_unless_writable(es: Any, index: str) -> None:
 
     Without this every bulk request waits a minute for the missing primary before it fails.
     """
-    from genesys_es.health import check_health
+    from genesys_es.verify.health import check_health
 
     state = check_health(es, index, "yellow", wait_seconds=10, check_blocks=False)
     if state.status == "red" or any(p.status in ("red", "missing", "unavailable") for p in state.problems):
@@ -117,22 +117,22 @@ class GenesysToElasticsearchOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
-        from genesys_es.bulk import DEFAULT_CHUNK_SIZE, BulkWriter
-        from genesys_es.gc_tuning import frozen_heap
+        from genesys_es.extract.planning import Partition
+        from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
         from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-        from genesys_es.index_setup import deadletter_index, monthly_index
-        from genesys_es.ingest import (
+        from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE, BulkWriter
+        from genesys_es.load.gc_tuning import frozen_heap
+        from genesys_es.load.index_setup import deadletter_index, monthly_index
+        from genesys_es.load.ingest import (
             PartitionStats,
             conversation_actions,
             deadletter_invalid,
             page_conversations,
             serialized_actions,
         )
-        from genesys_es.planning import Partition
-        from genesys_es.read_ahead import ReadAhead
+        from genesys_es.load.read_ahead import ReadAhead
         from genesys_es.run_config import RunConfig
-        from genesys_es.shared_budget import ElasticsearchBudgetStore
 
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -245,7 +245,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
 
         The read-ahead is closed before the lease is released, so no page is fetched after the lease ends.
         """
-        from genesys_es.index_setup import bulk_write_session
+        from genesys_es.load.index_setup import bulk_write_session
 
         with bulk_write_session(writer.es, prefix, [index], holder, bulk_settings=self.bulk_settings):
             try:

@@ -17,15 +17,15 @@ ES_CONN_ID = "elasticsearch_default"
 
 
 def _es_client():
-    from genesys_es.health import get_client
+    from genesys_es.verify.health import get_client
 
     return get_client(ES_CONN_ID)
 
 
 def _genesys(es=None):
     """Return the Genesys hook spending the OAuth client's one budget, shared with every task and run."""
+    from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-    from genesys_es.shared_budget import ElasticsearchBudgetStore
 
     return GenesysCloudHook(
         genesys_conn_id=GENESYS_CONN_ID, budget_store=ElasticsearchBudgetStore(es or _es_client())
@@ -62,7 +62,7 @@ def resolve_run() -> dict[str, Any]:
 @task
 def ensure_index(run: dict[str, Any]) -> list[str]:
     """Create the index template, the run's monthly indices, the read alias and the dead-letter index."""
-    from genesys_es import index_setup
+    from genesys_es.load import index_setup
 
     config = _config(run)
     if config.dry_run:
@@ -85,7 +85,7 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
     :param run: the resolved run.
     :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
     """
-    from genesys_es.planning import plan_partitions as plan
+    from genesys_es.extract.planning import plan_partitions as plan
 
     config = _config(run)
     now = datetime.now(UTC)
@@ -124,8 +124,8 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
 @task(pool=GENESYS_API_POOL)
 def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     """Re-read conversations indexed while still open before the run's range, until Genesys ends them."""
-    from genesys_es.bulk import find_open_conversations
-    from genesys_es.ingest import index_conversations
+    from genesys_es.load.bulk import find_open_conversations
+    from genesys_es.load.ingest import index_conversations
     from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
     config = _config(run)
@@ -169,7 +169,7 @@ def finalize_run(
     """Sum the partition summaries and, in rebuild mode, delete documents the source no longer has."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from genesys_es.bulk import delete_absent_at_source
+    from genesys_es.load.bulk import delete_absent_at_source
 
     config = _config(run)
     if config.dry_run:

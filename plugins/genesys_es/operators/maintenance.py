@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from genesys_es import audit, health, latency, maintenance
-from genesys_es.audit import AuditEvent, now_iso
-from genesys_es.notifications import AUDIT_XCOM_KEY
+from genesys_es.maintain import audit, maintenance
+from genesys_es.maintain.audit import AuditEvent, now_iso
+from genesys_es.maintain.notifications import AUDIT_XCOM_KEY
 from genesys_es.operators.rendered import rendered_number
-from genesys_es.verification import VerificationError
+from genesys_es.verify import health, latency
+from genesys_es.verify.counts import VerificationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,7 +77,7 @@ class _AuditingOperator(BaseOperator):
 class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
     """Inventory the monthly indices, check constraints, and force-merge and restore settings of closed months.
 
-    Logs the inventory table and the plan, performs the plan (:func:`genesys_es.maintenance.execute_plan`),
+    Logs the inventory table and the plan, performs the plan (:func:`genesys_es.maintain.maintenance.execute_plan`),
     writes one audit event per planned action to ``audit_index`` and the task log, and pushes the events to
     XCom (key ``audit_events``) for notifiers. Fails when an action failed.
 
@@ -145,7 +146,7 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Inventory, plan, act, audit; return counts of actions by status."""
-        from genesys_es.index_setup import active_writer_indices, validate_prefix
+        from genesys_es.load.index_setup import active_writer_indices, validate_prefix
 
         prefix = validate_prefix(str(self.index_prefix))
         constraints = self.constraints()

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from genesys_es import health, index_setup, latency, reconciliation
+from genesys_es.extract.planning import split_days
+from genesys_es.load import index_setup
 from genesys_es.operators.rendered import rendered_number
-from genesys_es.planning import split_days
-from genesys_es.verification import VerificationError, to_iso
+from genesys_es.verify import health, latency, reconciliation
+from genesys_es.verify.counts import VerificationError, to_iso
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -32,7 +33,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
 
     Checks, in order: the read alias's health (``health_target``; colour, blocks, missing primaries and
     bulk-time settings left behind); each UTC day of ``[start, end)`` against Genesys' count (see
-    :mod:`genesys_es.reconciliation`: a day that may still grow passes within ``count_tolerance``, a
+    :mod:`genesys_es.verify.reconciliation`: a day that may still grow passes within ``count_tolerance``, a
     settled one is compared by id, its missing conversations fetched and indexed); the days before
     ``start`` still waiting for their settled check (``settle_lookback_days``); finally the latency probes
     against ``latency_target_p95_ms``. Every day checked is recorded in ``<prefix>-reconciliation``.
@@ -121,8 +122,8 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
     def genesys(self) -> GenesysCloudHook:
         """Return the Genesys hook (one per task, so the token and the budget are shared)."""
         if self._hook is None:
+            from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
             from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-            from genesys_es.shared_budget import ElasticsearchBudgetStore
 
             self._hook = GenesysCloudHook(
                 genesys_conn_id=self.genesys_conn_id, budget_store=ElasticsearchBudgetStore(self.get_es())
@@ -153,7 +154,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         :param end: their day's end.
         :param run_id: the run stored in the documents.
         """
-        from genesys_es.ingest import index_conversations
+        from genesys_es.load.ingest import index_conversations
         from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
         conversations = self.genesys.get_conversations(ids, start=start, end=end)

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from genesys_es import health
-from genesys_es.health import HealthResult, check_health, normalise_indices, validate_target_status
 from genesys_es.triggers.index_health import ElasticsearchIndexHealthTrigger
+from genesys_es.verify import health
+from genesys_es.verify.health import HealthResult, check_health, normalise_indices, validate_target_status
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

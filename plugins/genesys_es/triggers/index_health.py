@@ -9,8 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from genesys_es import health
-from genesys_es.health import HealthResult, check_health, normalise_indices, validate_target_status
+from genesys_es.verify import health
+from genesys_es.verify.health import HealthResult, check_health, normalise_indices, validate_target_status
 
 #: Longest single ``wait_for_status`` call; the trigger loops until its deadline.
 MAX_SERVER_WAIT_S = 30.0

@@ -1,0 +1,1 @@
+"""Extract: read conversation details from Genesys Cloud (models, regions, request budget, planning)."""

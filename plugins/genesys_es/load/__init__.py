@@ -1,0 +1,1 @@
+"""Load: index setup, the bulk writer with its dead letters, and one partition's pipeline."""

@@ -1,0 +1,495 @@
+"""Byte-bounded streaming bulk writer with 429 retry, a dead-letter index, and range helpers.
+
+Sources are serialized once with orjson; ``elasticsearch.helpers.streaming_bulk`` groups them into
+chunks of at most ``max_chunk_bytes`` and re-sends rejected items (429, and 503 when a shard is not
+ready) with exponential backoff. An item Elasticsearch refuses for good (status 400: mapping or parse
+errors) goes to the dead-letter index with its reason. Anything else that still fails after the
+retries raises :class:`BulkWriteError`: nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+from elasticsearch.helpers import streaming_bulk
+
+from genesys_es.transform.documents import parse_time
+from genesys_es.transform.serialization import dumps
+
+log = logging.getLogger(__name__)
+
+#: Item statuses that are re-sent with backoff.
+RETRY_STATUSES: tuple[int, ...] = (429, 503)
+#: Item statuses that mean "this document is wrong": dead-lettered, never retried.
+PERMANENT_STATUSES: tuple[int, ...] = (400,)
+OP_TYPES = ("index", "create", "delete")
+MAX_REASON_CHARS = 4000
+
+
+@dataclass
+class BulkResult:
+    """What one :meth:`BulkWriter.write` call did."""
+
+    indexed: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    not_found: int = 0
+    deadlettered: int = 0
+    retried_items: int = 0
+    retried_requests: int = 0
+    failed_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    bytes: int = 0
+    requests: int = 0
+    largest_chunk_bytes: int = 0
+    chunk_bytes: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def docs_per_second(self) -> float:
+        """Return indexed documents per second."""
+        return self.indexed / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a small JSON-friendly summary (for XCom and logs)."""
+        data = asdict(self)
+        data.pop("chunk_bytes")
+        data["seconds"] = round(self.seconds, 3)
+        data["docs_per_second"] = round(self.docs_per_second, 1)
+        return data
+
+
+class BulkWriteError(RuntimeError):
+    """Raised when items were neither written nor dead-lettered; carries the partial result.
+
+    :param message: what went wrong.
+    :param result: the counts so far (``failed_ids`` lists the items that were not written).
+    :param failures: ``{"_id", "_index", "status", "type", "reason"}`` per failed item (first 100).
+    """
+
+    def __init__(
+        self, message: str, result: BulkResult, failures: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.result = result
+        self.failures = failures or []
+
+
+class _RecordingClient:
+    """Delegate to a client and record each bulk request's size and per-item rejections."""
+
+    def __init__(self, client: Elasticsearch, result: BulkResult, rejected: list[int]) -> None:
+        object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_result", result)
+        object.__setattr__(self, "_rejected", rejected)
+
+    def options(self, **kwargs: Any) -> _RecordingClient:
+        return _RecordingClient(self._client.options(**kwargs), self._result, self._rejected)
+
+    def bulk(self, *args: Any, operations: list[bytes], **kwargs: Any) -> Any:
+        size = sum(len(line) + 1 for line in operations)
+        result = self._result
+        result.requests += 1
+        result.bytes += size
+        result.chunk_bytes.append(size)
+        result.largest_chunk_bytes = max(result.largest_chunk_bytes, size)
+        try:
+            resp = self._client.bulk(*args, operations=operations, **kwargs)
+        except ApiError as exc:
+            if exc.status_code in RETRY_STATUSES:
+                result.retried_requests += 1
+            raise
+        if resp.body.get("errors"):
+            self._rejected[0] += sum(
+                1 for item in resp.body["items"] if next(iter(item.values())).get("status") in RETRY_STATUSES
+            )
+        return resp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._client, name, value)
+
+
+#: Documents per bulk request. Small requests reach the node while the next ones are built (a partition
+#: task builds in a read-ahead thread): 250 (about 1 MB) beat 500 and 1000 with the node on its own core
+#: and matched them on shared cores (docs/benchmarks.md).
+DEFAULT_CHUNK_SIZE = 250
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _error_parts(error: Any) -> tuple[str, str, str | None]:
+    """Return (type, reason, caused_by reason) of a bulk item error."""
+    if isinstance(error, dict):
+        caused = error.get("caused_by")
+        caused_reason = caused.get("reason") if isinstance(caused, dict) else None
+        return str(error.get("type", "unknown")), str(error.get("reason", error)), caused_reason
+    return "unknown", str(error), None
+
+
+class BulkWriter:
+    """Write conversation documents with streaming bulk, retries and a dead-letter index.
+
+    :param es: the Elasticsearch client.
+    :param deadletter_index: where refused documents go (``None``: refused documents raise instead).
+    :param max_chunk_bytes: upper bound of one bulk request body, in bytes.
+    :param chunk_size: upper bound of actions per bulk request.
+    :param max_retries: how often a rejected (429/503) item is re-sent.
+    :param initial_backoff: seconds before the first re-send (doubles each time).
+    :param max_backoff: longest wait between re-sends, in seconds.
+    :param deadletter_context: extra fields stored with every dead letter (e.g. ``runId``, ``partition``).
+    """
+
+    def __init__(
+        self,
+        es: Elasticsearch,
+        *,
+        deadletter_index: str | None,
+        max_chunk_bytes: int = 8 * 1024 * 1024,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        max_retries: int = 6,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 30,
+        deadletter_context: dict[str, Any] | None = None,
+    ) -> None:
+        if max_chunk_bytes < 1024:
+            raise ValueError(f"max_chunk_bytes must be at least 1024, got {max_chunk_bytes}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        if max_retries < 0 or initial_backoff < 0 or max_backoff < 0:
+            raise ValueError("max_retries, initial_backoff and max_backoff must not be negative")
+        self.es = es
+        self.deadletter_index = deadletter_index
+        self.max_chunk_bytes = max_chunk_bytes
+        self.chunk_size = chunk_size
+        self.max_retries = max_retries
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.deadletter_context = dict(deadletter_context or {})
+
+    def write(self, actions: Iterable[dict[str, Any]]) -> BulkResult:
+        """Write actions (``{"_index", "_id", "_source"}``, or ``"_op_type": "delete"``) and return counts.
+
+        :param actions: an iterable (consumed lazily) of bulk actions.
+        :raises BulkWriteError: an item was neither written nor dead-lettered, or a request failed.
+        """
+        result = BulkResult()
+        rejected = [0, 0]  # items answered with a retry status; of those, finally failed
+        pending: dict[tuple[str, str], deque[bytes | None]] = defaultdict(deque)
+        deadletters: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        started = time.perf_counter()
+
+        def expand(action: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+            op_type = action.get("_op_type", "index")
+            if op_type not in OP_TYPES:
+                raise ValueError(f"unsupported _op_type {op_type!r}; use one of {', '.join(OP_TYPES)}")
+            index, doc_id = action.get("_index"), action.get("_id")
+            if not index or not doc_id:
+                raise ValueError("every bulk action needs _index and _id")
+            header = {op_type: {"_index": index, "_id": doc_id}}
+            if op_type == "delete":
+                pending[(index, doc_id)].append(None)
+                return header, None
+            source = action.get("_source")
+            if source is None:
+                raise ValueError(f"action for {index}/{doc_id} has no _source")
+            data = source if isinstance(source, bytes) else dumps(source)
+            pending[(index, doc_id)].append(data)
+            return header, data
+
+        client = _RecordingClient(self.es, result, rejected)
+        try:
+            for ok, item in streaming_bulk(
+                client,  # type: ignore[arg-type]
+                actions,
+                chunk_size=self.chunk_size,
+                max_chunk_bytes=self.max_chunk_bytes,
+                expand_action_callback=expand,
+                raise_on_error=False,
+                raise_on_exception=True,
+                max_retries=self.max_retries,
+                initial_backoff=self.initial_backoff,
+                max_backoff=self.max_backoff,
+                retry_on_status=RETRY_STATUSES,
+            ):
+                op_type, info = next(iter(item.items()))
+                key = (info.get("_index", ""), info.get("_id", ""))
+                queue = pending.get(key)
+                data = queue.popleft() if queue else None
+                if queue is not None and not queue:
+                    del pending[key]
+                status = int(info.get("status", 500))
+                if ok:
+                    self._count_ok(result, op_type, info)
+                elif op_type == "delete" and status == 404:
+                    result.not_found += 1
+                elif status in PERMANENT_STATUSES and self.deadletter_index and op_type != "delete":
+                    deadletters.append(self._deadletter_doc(info, op_type, status, data))
+                    if len(deadletters) >= 100:
+                        self._flush_deadletters(deadletters, result)
+                else:
+                    result.failed_ids.append(str(key[1]))
+                    if status in RETRY_STATUSES:
+                        rejected[1] += 1
+                    error_type, reason, _ = _error_parts(info.get("error"))
+                    if len(failures) < 100:
+                        failures.append(
+                            {
+                                "_id": key[1],
+                                "_index": key[0],
+                                "status": status,
+                                "type": error_type,
+                                "reason": reason[:MAX_REASON_CHARS],
+                            }
+                        )
+        except ApiError as exc:
+            self._finish(result, deadletters, started, rejected)
+            raise BulkWriteError(
+                f"bulk request failed with {exc.status_code}: {exc}", result, failures
+            ) from exc
+        self._finish(result, deadletters, started, rejected)
+        if result.failed_ids:
+            sample = ", ".join(f"{f['_id']} ({f['status']} {f['type']})" for f in failures[:5])
+            raise BulkWriteError(
+                f"{len(result.failed_ids)} document(s) were neither written nor dead-lettered after "
+                f"{self.max_retries} retries: {sample}",
+                result,
+                failures,
+            )
+        log.info("Bulk write done: %s", result.to_dict())
+        return result
+
+    def _finish(
+        self, result: BulkResult, deadletters: list[dict[str, Any]], started: float, rejected: list[int]
+    ) -> None:
+        self._flush_deadletters(deadletters, result)
+        # Items rejected with a retry status were re-sent, except those that finally failed.
+        result.retried_items = max(0, rejected[0] - rejected[1])
+        result.seconds = time.perf_counter() - started
+
+    @staticmethod
+    def _count_ok(result: BulkResult, op_type: str, info: dict[str, Any]) -> None:
+        outcome = info.get("result")
+        if op_type == "delete":
+            result.deleted += 1
+            return
+        result.indexed += 1
+        if outcome == "created":
+            result.created += 1
+        elif outcome in ("updated", "noop"):
+            result.updated += 1
+
+    def _deadletter_doc(
+        self, info: dict[str, Any], op_type: str, status: int, data: bytes | None
+    ) -> dict[str, Any]:
+        error_type, reason, caused_by = _error_parts(info.get("error"))
+        return {
+            **self.deadletter_context,
+            "conversationId": info.get("_id"),
+            "index": info.get("_index"),
+            "opType": op_type,
+            "reason": reason[:MAX_REASON_CHARS],
+            "type": error_type,
+            "causedBy": caused_by,
+            "status": status,
+            "failedAt": _now_iso(),
+            "source": data.decode("utf-8", errors="replace") if data is not None else None,
+        }
+
+    def _flush_deadletters(self, deadletters: list[dict[str, Any]], result: BulkResult) -> None:
+        """Write buffered dead letters (``_id`` = ``<index>|<conversationId>``, so re-runs overwrite)."""
+        if not deadletters:
+            return
+        operations: list[Any] = []
+        for doc in deadletters:
+            operations.append(
+                {"index": {"_index": self.deadletter_index, "_id": f"{doc['index']}|{doc['conversationId']}"}}
+            )
+            operations.append(dumps(doc))
+        resp = self.es.bulk(operations=operations, refresh="wait_for")
+        failed = [
+            next(iter(item.values())) for item in resp["items"] if next(iter(item.values())).get("error")
+        ]
+        if failed:
+            ids = [str(item.get("_id")) for item in failed]
+            result.failed_ids.extend(ids)
+            raise BulkWriteError(
+                f"could not write {len(failed)} dead letter(s): {failed[0].get('error')}", result
+            )
+        result.deadlettered += len(deadletters)
+        for doc in deadletters:
+            log.warning(
+                "Dead-lettered %s in %s: %s %s",
+                doc["conversationId"],
+                doc["index"],
+                doc["type"],
+                doc["reason"][:300],
+            )
+        deadletters.clear()
+
+
+# --- range helpers ---------------------------------------------------------------------------------
+
+
+def _iso(value: str | datetime) -> str:
+    moment = parse_time(value)
+    if moment is None:
+        raise ValueError(f"not a valid time: {value!r}")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def iter_hits(
+    es: Elasticsearch,
+    index: str,
+    query: dict[str, Any],
+    *,
+    source: Any = False,
+    page_size: int = 5000,
+    keep_alive: str = "2m",
+) -> Iterator[dict[str, Any]]:
+    """Yield every hit of a query with a point in time and ``search_after`` (a missing index yields nothing).
+
+    The index is refreshed first, so the scan sees what was just written (the last writer of a run
+    refreshes too, but a scan must not depend on that).
+
+    :param es: the Elasticsearch client.
+    :param index: an index, alias or pattern.
+    :param query: the query DSL.
+    :param source: the ``_source`` filter (``False`` for ids only).
+    :param page_size: hits per page.
+    :param keep_alive: how long the point in time stays open between pages.
+    """
+    es.options(ignore_status=404).indices.refresh(index=index)
+    opened = es.options(ignore_status=404).open_point_in_time(index=index, keep_alive=keep_alive)
+    if opened.meta.status == 404:
+        return
+    pit_id = opened["id"]
+    search_after: list[Any] | None = None
+    try:
+        while True:
+            kwargs: dict[str, Any] = {"search_after": search_after} if search_after else {}
+            resp = es.search(
+                pit={"id": pit_id, "keep_alive": keep_alive},
+                query=query,
+                source=source,
+                size=page_size,
+                sort=[{"_shard_doc": "asc"}],
+                track_total_hits=False,
+                **kwargs,
+            )
+            pit_id = resp.get("pit_id", pit_id)
+            hits = resp["hits"]["hits"]
+            if not hits:
+                return
+            yield from hits
+            search_after = hits[-1]["sort"]
+    finally:
+        es.options(ignore_status=404).close_point_in_time(id=pit_id)
+
+
+def _start_range(start: str | datetime, end: str | datetime | None = None) -> dict[str, Any]:
+    bounds = {"gte": _iso(start)}
+    if end is not None:
+        bounds["lt"] = _iso(end)
+    return {"range": {"conversationStart": bounds}}
+
+
+def _delete_hits(es: Elasticsearch, index_or_alias: str, hits: Iterable[dict[str, Any]], why: str) -> int:
+    """Bulk-delete the given hits, refresh when anything went, and return how many were deleted."""
+    actions = ({"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]} for hit in hits)
+    result = BulkWriter(es, deadletter_index=None).write(actions)
+    if result.deleted:
+        es.options(ignore_status=404).indices.refresh(index=index_or_alias)
+        log.info("Deleted %d documents of %s %s", result.deleted, index_or_alias, why)
+    return result.deleted
+
+
+def delete_missing(
+    es: Elasticsearch, index_or_alias: str, start: str | datetime, end: str | datetime, keep_ids: set[str]
+) -> int:
+    """Delete documents with ``conversationStart`` in [start, end) whose id is not in ``keep_ids``.
+
+    For ``rebuild`` runs (this node has no ``_delete_by_query``): scans ids with a point in time and
+    bulk-deletes the others. Returns how many documents were deleted.
+
+    :param es: the Elasticsearch client.
+    :param index_or_alias: the read alias or a monthly index.
+    :param start: range start (inclusive).
+    :param end: range end (exclusive).
+    :param keep_ids: the conversation ids that exist at the source.
+    """
+    query = {"bool": {"filter": [_start_range(start, end)]}}
+    hits = (hit for hit in iter_hits(es, index_or_alias, query) if hit["_id"] not in keep_ids)
+    return _delete_hits(es, index_or_alias, hits, f"missing at the source in [{start}, {end})")
+
+
+def delete_absent_at_source(
+    es: Elasticsearch,
+    index_or_alias: str,
+    start: str | datetime,
+    end: str | datetime,
+    run_id: str,
+    still_at_source: Callable[[list[str]], set[str]],
+    *,
+    batch_size: int = 1000,
+) -> int:
+    """Delete documents of [start, end) that run ``run_id`` did not write and the source no longer has.
+
+    After every partition of a ``rebuild`` run succeeded, each conversation it read carries its run id in
+    ``pipeline.runId``. The others are only candidates: another run (a concurrent one, or its refresh of
+    open conversations) may have written them since. Each candidate is looked up at the source in batches,
+    and only those it no longer has are deleted.
+
+    :param es: the Elasticsearch client.
+    :param index_or_alias: the read alias or a monthly index.
+    :param start: range start (inclusive).
+    :param end: range end (exclusive).
+    :param run_id: the rebuild run's id.
+    :param still_at_source: returns which of the given conversation ids the source still has.
+    :param batch_size: candidates looked up per call.
+    """
+    query = {
+        "bool": {
+            "filter": [_start_range(start, end)],
+            "must_not": [{"term": {"pipeline.runId": run_id}}],
+        }
+    }
+
+    def absent() -> Iterator[dict[str, Any]]:
+        hits = iter_hits(es, index_or_alias, query)
+        while batch := list(itertools.islice(hits, batch_size)):
+            present = still_at_source([hit["_id"] for hit in batch])
+            yield from (hit for hit in batch if hit["_id"] not in present)
+
+    return _delete_hits(es, index_or_alias, absent(), f"no longer at the source in [{start}, {end})")
+
+
+def find_open_conversations(es: Elasticsearch, alias: str, since: str | datetime) -> list[dict[str, Any]]:
+    """Return conversations indexed while still open with ``conversationStart >= since``, oldest first.
+
+    :param es: the Elasticsearch client.
+    :param alias: the read alias (or an index).
+    :param since: earliest ``conversationStart`` to consider.
+    """
+    query = {"bool": {"filter": [{"term": {"derived.open": True}}, _start_range(since)]}}
+    found = [
+        {
+            "conversationId": hit["_source"].get("conversationId", hit["_id"]),
+            "conversationStart": hit["_source"].get("conversationStart"),
+        }
+        for hit in iter_hits(es, alias, query, source=["conversationId", "conversationStart"])
+    ]
+    return sorted(found, key=lambda item: (str(item["conversationStart"]), item["conversationId"]))

@@ -1,0 +1,565 @@
+"""Index template, monthly indices, read alias, dead-letter index and bulk-time settings (writer leases).
+
+Names (see ``docs/ARCHITECTURE.md``): monthly indices ``<prefix>-YYYY.MM``, template ``<prefix>``
+matching ``<prefix>-2*``, read alias ``<prefix>``, dead-letter index ``<prefix>-deadletter``, lease
+index ``<prefix>-writers``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from genesys_es.transform.documents import parse_time
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "genesys-conversations"
+PREFIX_PLACEHOLDER = "__PREFIX__"
+TEMPLATES_DIR = Path(
+    os.environ.get(
+        "GENESYS_ES_TEMPLATES_DIR", Path(__file__).resolve().parents[3] / "include" / "index_templates"
+    )
+)
+#: Settings applied while at least one writer holds a lease on an index.
+BULK_SETTINGS: dict[str, str] = {"index.refresh_interval": "-1", "index.number_of_replicas": "0"}
+DEFAULT_LEASE_TTL_S = 300.0
+_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_MONTH_RE = re.compile(r"^(\d{4})[.-](\d{2})$")
+
+
+class LeaseError(RuntimeError):
+    """Raised when a writer lease or the bulk-time settings cannot be handled."""
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return the prefix if it is a valid lowercase index-name prefix, else raise ValueError.
+
+    :param prefix: the index-name prefix, e.g. ``genesys-conversations``.
+    """
+    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix) or len(prefix) > 200:
+        raise ValueError(
+            f"invalid index prefix {prefix!r}: use lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return prefix
+
+
+def deadletter_index(prefix: str = DEFAULT_PREFIX) -> str:
+    """Return the dead-letter index name for a prefix.
+
+    :param prefix: the index-name prefix.
+    """
+    return f"{validate_prefix(prefix)}-deadletter"
+
+
+def writers_index(prefix: str = DEFAULT_PREFIX) -> str:
+    """Return the writer-lease index name for a prefix.
+
+    :param prefix: the index-name prefix.
+    """
+    return f"{validate_prefix(prefix)}-writers"
+
+
+@cache
+def _load_asset(name: str) -> str:
+    return (TEMPLATES_DIR / f"{name}.json").read_text(encoding="utf-8")
+
+
+def load_template(name: str, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """Return a JSON asset from ``include/index_templates`` with the prefix filled in.
+
+    :param name: the asset name without ``.json`` (``conversations``, ``deadletter``, ``writers``).
+    :param prefix: the index-name prefix.
+    """
+    body = json.loads(_load_asset(name).replace(PREFIX_PLACEHOLDER, validate_prefix(prefix)))
+    body.pop("_comment", None)
+    return body
+
+
+def conversations_template(
+    prefix: str = DEFAULT_PREFIX, *, shards: int = 1, replicas: int = 1
+) -> dict[str, Any]:
+    """Return the composable index template body for the monthly indices.
+
+    :param prefix: the index-name prefix.
+    :param shards: primary shards per monthly index.
+    :param replicas: replicas per monthly index (outside bulk sessions).
+    """
+    if not isinstance(shards, int) or shards < 1:
+        raise ValueError(f"shards must be a positive integer, got {shards!r}")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise ValueError(f"replicas must be a non-negative integer, got {replicas!r}")
+    body = load_template("conversations", prefix)
+    index_settings = body["template"]["settings"]["index"]
+    index_settings["number_of_shards"] = shards
+    index_settings["number_of_replicas"] = replicas
+    return body
+
+
+def create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> bool:
+    """Create an index unless it exists; return True when this call created it.
+
+    :param es: the Elasticsearch client.
+    :param index: the index name.
+    :param body: the create-index body (settings, mappings).
+    """
+    if es.indices.exists(index=index):
+        return False
+    resp = es.options(ignore_status=400).indices.create(index=index, **body)
+    if resp.meta.status == 400:
+        error = resp.body.get("error", {}) if isinstance(resp.body, dict) else {}
+        if error.get("type") != "resource_already_exists_exception":
+            raise LeaseError(f"could not create index {index}: {error.get('reason', resp.body)}")
+        return False
+    return True
+
+
+def ensure_index_resources(
+    es: Elasticsearch, prefix: str = DEFAULT_PREFIX, *, shards: int = 1, replicas: int = 1
+) -> None:
+    """Create or update the template, the dead-letter and lease indices, and repair the read alias.
+
+    Idempotent. The read alias ``<prefix>`` is attached by the template to every new monthly index;
+    monthly indices that exist but are missing from it are added here.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    :param shards: primary shards per monthly index.
+    :param replicas: replicas per monthly index.
+    """
+    es.indices.put_index_template(
+        name=validate_prefix(prefix), **conversations_template(prefix, shards=shards, replicas=replicas)
+    )
+    create_if_missing(es, deadletter_index(prefix), load_template("deadletter", prefix))
+    create_if_missing(es, writers_index(prefix), load_template("writers", prefix))
+    existing = es.options(ignore_status=404).indices.get_alias(index=f"{prefix}-2*", expand_wildcards="open")
+    if existing.meta.status == 200:
+        missing = [name for name, info in existing.body.items() if prefix not in info.get("aliases", {})]
+        if missing:
+            es.indices.update_aliases(actions=[{"add": {"index": name, "alias": prefix}} for name in missing])
+            log.info("Added %d monthly indices to the read alias %s", len(missing), prefix)
+
+
+def monthly_index(prefix: str, conversation_start: str | datetime) -> str:
+    """Return the monthly index ``<prefix>-YYYY.MM`` for a conversation start (UTC month).
+
+    :param prefix: the index-name prefix.
+    :param conversation_start: the Genesys ``conversationStart`` (ISO string or datetime; naive = UTC).
+    """
+    start = parse_time(conversation_start)
+    if start is None:
+        raise ValueError(f"not a valid conversationStart: {conversation_start!r}")
+    return _monthly_name(prefix, start.year, start.month)
+
+
+@lru_cache(maxsize=256)
+def _monthly_name(prefix: str, year: int, month: int) -> str:
+    """Return ``<prefix>-YYYY.MM`` (validated once per prefix and month: this runs per document)."""
+    return f"{validate_prefix(prefix)}-{year:04d}.{month:02d}"
+
+
+def _month_index(prefix: str, month: Any) -> str:
+    if isinstance(month, datetime | date):
+        return f"{prefix}-{month.year:04d}.{month.month:02d}"
+    if isinstance(month, str):
+        text = month[len(prefix) + 1 :] if month.startswith(f"{prefix}-") else month
+        match = _MONTH_RE.match(text)
+        if match and 1 <= int(match.group(2)) <= 12:
+            return f"{prefix}-{match.group(1)}.{match.group(2)}"
+        return monthly_index(prefix, text)
+    raise ValueError(f"not a month: {month!r} (use 'YYYY.MM', 'YYYY-MM', a date or an index name)")
+
+
+def ensure_monthly_indices(es: Elasticsearch, prefix: str, months: Iterable[Any]) -> list[str]:
+    """Create the monthly indices (from the template) and make sure they are in the read alias.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    :param months: months as ``YYYY.MM``/``YYYY-MM`` strings, dates, timestamps or index names.
+    :raises LeaseError: the index template is missing (run ``ensure_index_resources`` first).
+    """
+    validate_prefix(prefix)
+    names = sorted({_month_index(prefix, month) for month in months})
+    if not names:
+        return []
+    if not es.indices.exists_index_template(name=prefix):
+        raise LeaseError(f"index template {prefix} is missing: call ensure_index_resources first")
+    for name in names:
+        create_if_missing(es, name, {})
+    es.indices.update_aliases(actions=[{"add": {"indices": names, "alias": prefix}}])
+    return names
+
+
+# --- writer leases -----------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _state_id(index: str) -> str:
+    return f"{index}|__settings__"
+
+
+def _lease_id(index: str, holder: str) -> str:
+    return f"{index}|{holder}"
+
+
+def _leases(es: Elasticsearch, prefix: str, index: str | None = None) -> list[dict[str, Any]]:
+    """Return every lease document (live and expired), optionally for one index."""
+    filters: list[dict[str, Any]] = [{"term": {"kind": "lease"}}]
+    if index is not None:
+        filters.append({"term": {"index": index}})
+    resp = es.options(ignore_status=404).search(
+        index=writers_index(prefix),
+        query={"bool": {"filter": filters}},
+        size=10000,
+        seq_no_primary_term=True,
+    )
+    if resp.meta.status == 404:
+        return []
+    return [
+        dict(hit["_source"], _id=hit["_id"], _seq_no=hit["_seq_no"], _primary_term=hit["_primary_term"])
+        for hit in resp["hits"]["hits"]
+    ]
+
+
+def _is_live(lease: dict[str, Any], now: datetime) -> bool:
+    expires = parse_time(lease.get("expires_at"))
+    return expires is not None and expires > now
+
+
+def _live_leases(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
+    """Return the unexpired lease documents of every index of the prefix."""
+    now = _now()
+    return [lease for lease in _leases(es, prefix) if _is_live(lease, now)]
+
+
+def active_writer_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> set[str]:
+    """Return the indices that have at least one unexpired writer lease.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    return {lease["index"] for lease in _live_leases(es, prefix)}
+
+
+def live_writer_count(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> int:
+    """Return how many writers (distinct holders) hold an unexpired lease on any index of the prefix.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    return len({lease.get("holder") for lease in _live_leases(es, prefix)})
+
+
+def _read_settings(es: Elasticsearch, index: str) -> dict[str, str | None]:
+    flat = es.indices.get_settings(index=index, flat_settings=True)[index]["settings"]
+    return {name: flat.get(name) for name in BULK_SETTINGS}
+
+
+def _is_bulk(settings: dict[str, str | None]) -> bool:
+    return all(str(settings.get(name)) == value for name, value in BULK_SETTINGS.items())
+
+
+def _delete_expired(es: Elasticsearch, prefix: str, leases: list[dict[str, Any]], now: datetime) -> None:
+    for lease in leases:
+        if not _is_live(lease, now):
+            es.options(ignore_status=[404, 409]).delete(
+                index=writers_index(prefix),
+                id=lease["_id"],
+                if_seq_no=lease["_seq_no"],
+                if_primary_term=lease["_primary_term"],
+                refresh=True,
+            )
+            log.info("Removed expired writer lease %s", lease["_id"])
+
+
+def _apply_bulk_settings(es: Elasticsearch, prefix: str, index: str, attempts: int = 20) -> bool:
+    """Switch an index to bulk settings unless they are already applied; return True when this call did."""
+    windex = writers_index(prefix)
+    for _ in range(attempts):
+        try:
+            state = es.get(index=windex, id=_state_id(index))
+        except NotFoundError:
+            state = None
+        if state is not None and state["_source"].get("applied"):
+            return False
+        current = _read_settings(es, index)
+        # Current values equal to the bulk values mean a restore is still in flight: keep the saved ones.
+        original = state["_source"].get("original") if state is not None and _is_bulk(current) else current
+        document = {
+            "kind": "settings",
+            "index": index,
+            "applied": True,
+            "original": original,
+            "updated_at": _iso(_now()),
+        }
+        try:
+            if state is None:
+                es.create(index=windex, id=_state_id(index), refresh=True, document=document)
+            else:
+                es.index(
+                    index=windex,
+                    id=_state_id(index),
+                    refresh=True,
+                    if_seq_no=state["_seq_no"],
+                    if_primary_term=state["_primary_term"],
+                    document=document,
+                )
+        except ConflictError:
+            continue
+        es.indices.put_settings(index=index, settings=BULK_SETTINGS)
+        log.info("Applied bulk settings to %s (saved %s)", index, original)
+        return True
+    raise LeaseError(f"could not apply bulk settings to {index}: too much contention on {windex}")
+
+
+def _restore_if_unheld(es: Elasticsearch, prefix: str, index: str, attempts: int = 20) -> bool:
+    """Restore the saved settings of an index when no live lease remains; return True when restored."""
+    windex = writers_index(prefix)
+    for _ in range(attempts):
+        now = _now()
+        leases = _leases(es, prefix, index)
+        _delete_expired(es, prefix, leases, now)
+        if any(_is_live(lease, now) for lease in leases):
+            return False
+        try:
+            state = es.get(index=windex, id=_state_id(index))
+        except NotFoundError:
+            return False
+        source = state["_source"]
+        if not source.get("applied"):
+            return False
+        try:
+            es.index(
+                index=windex,
+                id=_state_id(index),
+                refresh=True,
+                if_seq_no=state["_seq_no"],
+                if_primary_term=state["_primary_term"],
+                document=dict(source, applied=False, updated_at=_iso(now)),
+            )
+        except ConflictError:
+            continue
+        original = source.get("original") or {}
+        restore = {name: original.get(name) for name in BULK_SETTINGS}
+        if restore.get("index.number_of_replicas") is None:
+            restore["index.number_of_replicas"] = None
+        es.options(ignore_status=404).indices.put_settings(index=index, settings=restore)
+        log.info("Restored settings of %s to %s", index, restore)
+        return True
+    raise LeaseError(f"could not restore settings of {index}: too much contention on {windex}")
+
+
+def release_expired(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Restore bulk-time settings left behind by killed writers (all their leases expired).
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    :return: the indices whose settings were restored.
+    """
+    resp = es.options(ignore_status=404).search(
+        index=writers_index(prefix),
+        size=10000,
+        query={"bool": {"filter": [{"term": {"kind": "settings"}}, {"term": {"applied": True}}]}},
+    )
+    if resp.meta.status == 404:
+        return []
+    indices = sorted({hit["_source"]["index"] for hit in resp["hits"]["hits"]})
+    restored = [index for index in indices if _restore_if_unheld(es, prefix, index)]
+    # A releaser killed between flipping the record and restoring leaves bulk values behind.
+    stale = es.search(
+        index=writers_index(prefix),
+        size=10000,
+        query={"bool": {"filter": [{"term": {"kind": "settings"}}, {"term": {"applied": False}}]}},
+    )
+    held = active_writer_indices(es, prefix)
+    for hit in stale["hits"]["hits"]:
+        index, original = hit["_source"]["index"], hit["_source"].get("original") or {}
+        if index in held or _is_bulk(original) or not es.indices.exists(index=index):
+            continue
+        if _is_bulk(_read_settings(es, index)):
+            es.indices.put_settings(
+                index=index, settings={name: original.get(name) for name in BULK_SETTINGS}
+            )
+            log.info("Restored settings of %s left in bulk mode by an interrupted release", index)
+            restored.append(index)
+    return sorted(set(restored))
+
+
+def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Return the monthly indices no writer holds that still have a bulk-time setting the template lacks.
+
+    A writer killed while it held the bulk-time settings (no replica, refresh off) leaves them behind until
+    :func:`release_expired` restores them; meanwhile the index is one lost node from losing data.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    template = es.options(ignore_status=404).indices.get_index_template(name=validate_prefix(prefix))
+    if template.meta.status == 404 or not template.get("index_templates"):
+        return []
+    configured = template["index_templates"][0]["index_template"]["template"].get("settings", {})
+    wanted = {
+        "index.number_of_replicas": str(configured.get("index", {}).get("number_of_replicas", "1")),
+        "index.refresh_interval": str(configured.get("index", {}).get("refresh_interval", "1s")),
+    }
+    current = es.options(ignore_status=404).indices.get_settings(
+        index=f"{prefix}-2*", name=list(wanted), flat_settings=True, expand_wildcards="open"
+    )
+    if current.meta.status == 404:
+        return []
+    held = active_writer_indices(es, prefix)
+    problems = []
+    for index, data in sorted(dict(current).items()):
+        flat = data.get("settings", {})
+        drift = [
+            f"{name.removeprefix('index.')} is {flat.get(name, 'default')} (configured {want})"
+            for name, want in wanted.items()
+            if str(flat.get(name)) == BULK_SETTINGS[name] != str(want)
+        ]
+        if drift and index not in held:
+            problems.append(f"{index}: {', '.join(drift)}: bulk-time settings left behind by a writer")
+    return problems
+
+
+class WriterSession:
+    """Leases held by one writer on a set of indices, renewed in the background until closed.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    :param indices: the indices this writer writes to.
+    :param holder: a unique writer name (e.g. ``<run_id>:<map_index>:<try>``); no ``|``.
+    :param ttl_s: how long a lease lives without renewal (a killed writer's lease expires after it).
+    :param bulk_settings: apply :data:`BULK_SETTINGS` while writing; only for indices nobody searches
+        yet (a backfill creating them), never for the live monthly index of the daily path.
+    """
+
+    def __init__(
+        self,
+        es: Elasticsearch,
+        prefix: str,
+        indices: Iterable[str],
+        holder: str,
+        ttl_s: float = DEFAULT_LEASE_TTL_S,
+        *,
+        bulk_settings: bool = False,
+    ) -> None:
+        if not holder or "|" in holder:
+            raise ValueError(f"holder must be a non-empty string without '|', got {holder!r}")
+        if ttl_s <= 0:
+            raise ValueError(f"ttl_s must be positive, got {ttl_s!r}")
+        self.es = es
+        self.prefix = validate_prefix(prefix)
+        self.indices = sorted(set(indices))
+        self.holder = holder
+        self.ttl_s = float(ttl_s)
+        self.bulk_settings = bulk_settings
+        self.applied: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _write_leases(self, acquired_at: datetime | None = None) -> None:
+        now = _now()
+        for index in self.indices:
+            self.es.index(
+                index=writers_index(self.prefix),
+                id=_lease_id(index, self.holder),
+                refresh=True,
+                document={
+                    "kind": "lease",
+                    "index": index,
+                    "holder": self.holder,
+                    "acquired_at": _iso(acquired_at or now),
+                    "expires_at": _iso(now + timedelta(seconds=self.ttl_s)),
+                },
+            )
+
+    def acquire(self) -> WriterSession:
+        """Take the leases and, when asked for, apply bulk settings to indices nobody else is writing to."""
+        create_if_missing(self.es, writers_index(self.prefix), load_template("writers", self.prefix))
+        ensure_monthly_indices(self.es, self.prefix, self.indices)
+        self._acquired_at = _now()
+        self._write_leases(self._acquired_at)
+        if self.bulk_settings:
+            self.applied = [i for i in self.indices if _apply_bulk_settings(self.es, self.prefix, i)]
+        self._thread = threading.Thread(target=self._renew_loop, name=f"lease-{self.holder}", daemon=True)
+        self._thread.start()
+        return self
+
+    def renew(self) -> None:
+        """Extend the leases by ``ttl_s`` from now."""
+        self._write_leases(self._acquired_at)
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.ttl_s / 3):
+            try:
+                self.renew()
+            except Exception:  # keep renewing; the writer itself reports real failures
+                log.warning("Could not renew writer leases of %s", self.holder, exc_info=True)
+
+    def release(self) -> list[str]:
+        """Drop the leases; where this was the last live writer, restore the settings and refresh.
+
+        Only the last writer refreshes: a refresh per partition end would cut many small segments
+        (and merge them again) while the other partitions are still writing.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        for index in self.indices:
+            self.es.options(ignore_status=404).delete(
+                index=writers_index(self.prefix), id=_lease_id(index, self.holder), refresh=True
+            )
+        restored = [index for index in self.indices if _restore_if_unheld(self.es, self.prefix, index)]
+        if restored:
+            self.es.options(ignore_status=404).indices.refresh(index=",".join(restored))
+        return restored
+
+
+@contextmanager
+def bulk_write_session(
+    es: Elasticsearch,
+    prefix: str,
+    indices: Iterable[str],
+    holder: str,
+    ttl_s: float = DEFAULT_LEASE_TTL_S,
+    *,
+    bulk_settings: bool = False,
+) -> Iterator[WriterSession]:
+    """Hold writer leases on indices for the duration of a bulk write (see ARCHITECTURE.md).
+
+    Leases tell maintenance which indices are being written, and are renewed in the background; a killed
+    writer's lease expires after ``ttl_s`` and is then ignored. With ``bulk_settings`` (a backfill creating
+    indices nobody searches yet) the first live lease on an index saves its settings and applies
+    ``refresh_interval: -1`` and ``number_of_replicas: 0``; the last release restores the saved values.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    :param indices: monthly index names (created from the template when missing).
+    :param holder: a unique writer name, e.g. ``<run_id>:<map_index>:<try_number>``.
+    :param ttl_s: lease lifetime without renewal, in seconds.
+    :param bulk_settings: apply the bulk-time settings while writing (see :class:`WriterSession`).
+    """
+    session = WriterSession(es, prefix, indices, holder, ttl_s, bulk_settings=bulk_settings).acquire()
+    try:
+        yield session
+    finally:
+        session.release()

@@ -1,0 +1,1 @@
+"""Maintain: the maintenance plan and actions, the audit trail and notifications."""

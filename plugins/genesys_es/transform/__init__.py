@@ -1,0 +1,1 @@
+"""Transform: a Genesys conversation becomes an Elasticsearch document (derived fields, PII)."""
