@@ -54,7 +54,7 @@ def main() -> int:
     days = [today - timedelta(days=n) for n in range(args.days, 0, -1)]
     prefix = "genesys-conversations"
     rows = []
-    es = ElasticsearchClientHook().get_client()
+    es = ElasticsearchClientHook().get_conn()
     genesys = GenesysCloudHook()
     for day in days:
         started = time.monotonic()

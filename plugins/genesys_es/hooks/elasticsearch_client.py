@@ -154,7 +154,7 @@ class ElasticsearchClientHook(BaseHook):
             extra=conn.extra_dejson,
         )
 
-    def get_client(self) -> Elasticsearch:
+    def get_conn(self) -> Elasticsearch:
         """Return a client for the connection (created once per hook, orjson serializer)."""
         if self._client is None:
             kwargs = self.client_kwargs()
@@ -163,10 +163,6 @@ class ElasticsearchClientHook(BaseHook):
             )
             self._client = Elasticsearch(**kwargs)
         return self._client
-
-    def get_conn(self) -> Elasticsearch:
-        """Return the client (Airflow's generic hook entry point)."""
-        return self.get_client()
 
     def close(self) -> None:
         """Close the client's connection pool."""

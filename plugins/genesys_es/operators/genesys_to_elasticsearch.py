@@ -144,7 +144,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
             raise PartitionFailedError(f"drill: partition {part.label} fails its first try on purpose")
 
         pii = pii_policy_for(config.pii)
-        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_client()
+        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
         genesys = GenesysCloudHook(
             genesys_conn_id=self.genesys_conn_id,
             max_concurrency=self.concurrency,

@@ -17,9 +17,9 @@ ES_CONN_ID = "elasticsearch_default"
 
 
 def _es_client():
-    from genesys_es.verify.health import get_client
+    from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 
-    return get_client(ES_CONN_ID)
+    return ElasticsearchClientHook(elasticsearch_conn_id=ES_CONN_ID).get_conn()
 
 
 def _genesys(es=None):

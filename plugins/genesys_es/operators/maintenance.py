@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.maintain import audit, maintenance
 from genesys_es.maintain.audit import AuditEvent, now_iso
 from genesys_es.maintain.notifications import AUDIT_XCOM_KEY
@@ -50,7 +51,7 @@ class _AuditingOperator(BaseOperator):
 
     def get_es(self) -> Elasticsearch:
         """Return the Elasticsearch client from the connection."""
-        return health.get_client(self.elasticsearch_conn_id)
+        return ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
 
     def _tag(self, events: list[AuditEvent], context: Context) -> None:
         ti = context.get("ti")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from genesys_es.extract.planning import split_days
+from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.load import index_setup
 from genesys_es.operators.rendered import rendered_number
 from genesys_es.verify import health, latency, reconciliation
@@ -115,7 +116,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
     def get_es(self) -> Elasticsearch:
         """Return the Elasticsearch client from the connection (one per task)."""
         if self._es is None:
-            self._es = health.get_client(self.elasticsearch_conn_id)
+            self._es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
         return self._es
 
     @property

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.triggers.index_health import ElasticsearchIndexHealthTrigger
-from genesys_es.verify import health
 from genesys_es.verify.health import HealthResult, check_health, normalise_indices, validate_target_status
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class ElasticsearchIndexHealthSensor(BaseSensorOperator):
     def get_es(self) -> Elasticsearch:
         """Return the Elasticsearch client (built once from the connection)."""
         if self._es is None:
-            self._es = health.get_client(self.elasticsearch_conn_id)
+            self._es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
         return self._es
 
     def _validated(self) -> tuple[list[str], str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from genesys_es.verify import health
+from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.verify.health import HealthResult, check_health, normalise_indices, validate_target_status
 
 #: Longest single ``wait_for_status`` call; the trigger loops until its deadline.
@@ -65,7 +65,7 @@ class ElasticsearchIndexHealthTrigger(BaseTrigger):
         )
 
     def _check(self, wait_seconds: float, explain: bool) -> HealthResult:
-        es = health.get_client(self.elasticsearch_conn_id)
+        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
         try:
             return check_health(
                 es,

@@ -278,13 +278,3 @@ def _error_reason(body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return body["error"]
     return ""
-
-
-def get_client(elasticsearch_conn_id: str) -> Elasticsearch:
-    """Return a client built from an Airflow ``elasticsearch`` connection.
-
-    :param elasticsearch_conn_id: the connection id.
-    """
-    from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
-
-    return ElasticsearchClientHook(elasticsearch_conn_id=elasticsearch_conn_id).get_client()

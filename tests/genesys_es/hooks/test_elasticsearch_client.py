@@ -95,9 +95,9 @@ def test_hook_builds_a_working_client_without_logging_secrets(
     monkeypatch.setenv("AIRFLOW_CONN_GENESYS_ES_TEST", json.dumps(conn))
     caplog.set_level(logging.DEBUG)
     hook = ElasticsearchClientHook(elasticsearch_conn_id="genesys_es_test")
-    client = hook.get_client()
+    client = hook.get_conn()
     try:
-        assert hook.get_client() is client
+        assert hook.get_conn() is client
         # security is off on the test node, so basic auth is accepted and ignored
         assert client.cluster.health()["status"] in ("green", "yellow")
         assert client._request_timeout == 20.0  # the connection extra reached the client
