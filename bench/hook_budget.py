@@ -36,6 +36,7 @@ def main() -> None:
     os.environ.setdefault(
         "AIRFLOW_HOME", str(Path(__file__).resolve().parent.parent / ".cache" / "airflow-bench")
     )
+    from genesys_es.extract.paging import ConversationPager
     from genesys_es.extract.planning import belongs_to, plan_partitions
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from include.genesys_simulator import SimulatorConfig, SimulatorServer
@@ -71,11 +72,15 @@ def main() -> None:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         partitions = plan_partitions(
-            start, end, hook.count, page_size=100, pages_per_partition=args.pages_per_partition
+            start,
+            end,
+            ConversationPager(hook).count,
+            page_size=100,
+            pages_per_partition=args.pages_per_partition,
         )
         ids: set[str] = set()
         for p in partitions:
-            for page in hook.iter_pages(
+            for page in ConversationPager(hook).iter_pages(
                 p.start, p.end, p.first_page, p.last_page, page_size=p.page_size, concurrency=args.concurrency
             ):
                 ids.update(c["conversationId"] for c in page.conversations if belongs_to(c, p))

@@ -195,6 +195,7 @@ def _plan_task(
 ) -> None:
     try:
         _adopt(environ, cpus)
+        from genesys_es.extract.paging import ConversationPager
         from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION, plan_partitions
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
@@ -202,7 +203,7 @@ def _plan_task(
             parts = plan_partitions(
                 DAY_START,
                 DAY_END,
-                hook.count,
+                ConversationPager(hook).count,
                 page_size=page_size,
                 pages_per_partition=pages_per_partition or DEFAULT_PAGES_PER_PARTITION,
                 parallelism=parallelism,

@@ -40,6 +40,7 @@ def main() -> int:
 
     from airflow.dag_processing.dagbag import DagBag
 
+    from genesys_es.extract.paging import ConversationPager
     from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
     from genesys_es.load.index_setup import deadletter_index
@@ -92,7 +93,7 @@ def main() -> int:
                 day.isoformat(),
                 state,
                 f"{seconds:.0f}",
-                str(genesys.count(start, end)),
+                str(ConversationPager(genesys).count(start, end)),
                 str(indexed),
                 str(dead.get("count", 0) if dead.meta.status == 200 else 0),
                 state_of_index,

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from genesys_es.extract import paging
 from genesys_es.extract.planning import Partition, make_label
 from genesys_es.hooks import genesys_cloud
 from genesys_es.run_config import build_run_config
@@ -142,15 +143,15 @@ class HookRecorder:
         self.before_page: Callable[[int], None] | None = None
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Install the recording subclass in ``genesys_es.hooks.genesys_cloud``."""
+        """Install the recording subclasses in ``genesys_es.hooks.genesys_cloud`` and ``extract.paging``."""
         recorder = self
-        base = genesys_cloud.GenesysCloudHook
 
-        class RecordingHook(base):  # type: ignore[misc, valid-type]
+        class RecordingHook(genesys_cloud.GenesysCloudHook):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **{**kwargs, **recorder.overrides})
                 recorder.hooks.append(self)
 
+        class RecordingPager(paging.ConversationPager):
             def get_page(self, start, end, page_number, *args: Any, **kwargs: Any):  # type: ignore[override]
                 if recorder.before_page is not None:
                     recorder.before_page(page_number)
@@ -160,6 +161,7 @@ class HookRecorder:
                 return page
 
         monkeypatch.setattr(genesys_cloud, "GenesysCloudHook", RecordingHook)
+        monkeypatch.setattr(paging, "ConversationPager", RecordingPager)
 
     def total(self, key: str) -> int:
         """Return a stats counter summed over every recorded hook."""

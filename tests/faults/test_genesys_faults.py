@@ -10,6 +10,7 @@ from elasticsearch import Elasticsearch
 
 from genesys_es.exceptions import GenesysRetryableError
 from genesys_es.extract.models import QUERY_PATH
+from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import plan_partitions
 from genesys_es.load.index_setup import ensure_index_resources
 from tests.faults.conftest import (
@@ -128,7 +129,12 @@ def test_total_hits_growing_during_the_run(
     ensure_index_resources(es, index_prefix)
     with GenesysCloudHook() as hook:
         partitions = plan_partitions(
-            DAY_START, DAY_END, hook.count, page_size=25, pages_per_partition=4, open_ended=True
+            DAY_START,
+            DAY_END,
+            ConversationPager(hook).count,
+            page_size=25,
+            pages_per_partition=4,
+            open_ended=True,
         )
     planned = sim.dataset.count(DAY_START, DAY_END)
     assert partitions[-1].last_page is None and len(partitions) >= 3

@@ -10,6 +10,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import Partition, plan_partitions
 from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
 from genesys_es.hooks.genesys_cloud import GenesysCloudHook
@@ -29,7 +30,9 @@ def _api_requests(sim: Any) -> int:
 def _plan(es: Elasticsearch, day: date) -> list[Partition]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     hook = GenesysCloudHook(budget_store=ElasticsearchBudgetStore(es))
-    return plan_partitions(start, start + timedelta(days=1), hook.count, pages_per_partition=8, parallelism=4)
+    return plan_partitions(
+        start, start + timedelta(days=1), ConversationPager(hook).count, pages_per_partition=8, parallelism=4
+    )
 
 
 def _verify(es_conn: str, prefix: str, day: date) -> dict[str, Any]:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -26,32 +22,19 @@ from genesys_es.exceptions import (
     GenesysApiError,
     GenesysAuthError,
     GenesysError,
-    GenesysPaginationCapError,
     GenesysRateLimitError,
     GenesysRetryableError,
 )
 from genesys_es.extract.models import (
-    MAX_INTERVAL,
-    MAX_PAGE_SIZE,
-    PAGINATION_CAP,
-    QUERY_PATH,
-    ConversationPage,
-    ConversationQuery,
-    ConversationQueryResponse,
     ErrorBody,
-    Order,
-    QueryFilters,
     TokenResponse,
-    as_utc,
-    normalize_filters,
 )
+from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.rate_limit import RequestBudget
 from genesys_es.extract.regions import DEFAULT_REGION, region_hosts
 from genesys_es.extract.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget, budget_key
 
 DEFAULT_REQUESTS_PER_MINUTE = 300
-#: Most conversation ids put in one ``conversationId`` filter by :meth:`GenesysCloudHook.get_conversations`.
-ID_BATCH_SIZE = 100
 
 
 def _mask(secret: str) -> None:
@@ -499,193 +482,11 @@ class GenesysCloudHook(BaseHook):
         )
         return retrying(self._send_once, method, path, body, calls)
 
-    # -- conversation details -------------------------------------------------------------------------
-
-    def query(self, query: ConversationQuery) -> ConversationQueryResponse:
-        """Run one details query and return its validated response.
-
-        :param query: the validated request.
-        """
-        data = self.request("POST", QUERY_PATH, query.to_body())
-        return ConversationQueryResponse.model_validate(data)
-
-    def get_page(
-        self,
-        start: datetime,
-        end: datetime,
-        page_number: int,
-        page_size: int = MAX_PAGE_SIZE,
-        filters: QueryFilters | dict[str, Any] | None = None,
-        order: Order = "asc",
-    ) -> ConversationPage:
-        """Read one page of conversations of ``[start, end)`` ordered by ``conversationStart``.
-
-        :param start: interval start.
-        :param end: interval end, exclusive.
-        :param page_number: page from 1.
-        :param page_size: results per page (1..100).
-        :param filters: optional conversation/segment filters.
-        :param order: sort order of ``conversationStart``.
-        """
-        query = ConversationQuery.build(
-            start, end, page_number=page_number, page_size=page_size, filters=filters, order=order
-        )
-        response = self.query(query)
-        return ConversationPage(page_number, response.conversations, response.total_hits)
-
-    def count(
-        self, start: datetime, end: datetime, filters: QueryFilters | dict[str, Any] | None = None
-    ) -> int:
-        """Return ``totalHits`` for ``[start, end)`` with one page-size-1 request.
-
-        :param start: interval start.
-        :param end: interval end, exclusive.
-        :param filters: optional conversation/segment filters.
-        """
-        return self.get_page(start, end, 1, page_size=1, filters=filters).total_hits
-
-    def iter_pages(
-        self,
-        start: datetime,
-        end: datetime,
-        first_page: int = 1,
-        last_page: int | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        concurrency: int | None = None,
-        filters: QueryFilters | dict[str, Any] | None = None,
-    ) -> Iterator[ConversationPage]:
-        """Yield pages ``first_page..last_page`` of ``[start, end)`` in page order, fetched concurrently.
-
-        With ``last_page=None`` (a live interval) pages are read until the first page that is not full: an
-        empty page, or a short one (the next would be empty). Pages up to the latest ``totalHits`` are
-        fetched concurrently, pages past it one at a time, so no page is requested needlessly.
-
-        :param start: interval start.
-        :param end: interval end, exclusive.
-        :param first_page: first page, from 1.
-        :param last_page: last page, or None for open-ended.
-        :param page_size: results per page (1..100).
-        :param concurrency: requests in flight (default and upper bound: ``max_concurrency``).
-        :param filters: optional conversation/segment filters.
-        """
-        if first_page < 1:
-            raise ValueError(f"first_page must be at least 1, got {first_page}")
-        if last_page is not None and last_page < first_page:
-            raise ValueError(f"last_page ({last_page}) must not be before first_page ({first_page})")
-        # Validate interval, paging and filters once, before any thread starts.
-        ConversationQuery.build(
-            start, end, page_number=last_page or first_page, page_size=page_size, filters=filters
-        )
-        filters = normalize_filters(filters) or None
-        self.get_conn()
-        _ = self.budget  # build shared state before the worker threads race for it
-        workers = concurrency or self.max_concurrency
-        if workers > self.max_concurrency:
-            self.log.warning(
-                "concurrency %d exceeds the hook's max_concurrency %d; using %d",
-                workers,
-                self.max_concurrency,
-                self.max_concurrency,
-            )
-            workers = self.max_concurrency
-        window = workers * 2
-        max_page = PAGINATION_CAP // page_size
-        inflight: deque[tuple[int, Future[ConversationPage]]] = deque()
-        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genesys-page")
-
-        def submit(page_number: int) -> None:
-            inflight.append(
-                (page_number, executor.submit(self.get_page, start, end, page_number, page_size, filters))
-            )
-
-        try:
-            next_page = first_page
-            if last_page is not None:
-                while next_page <= last_page or inflight:
-                    while next_page <= last_page and len(inflight) < window:
-                        submit(next_page)
-                        next_page += 1
-                    _, future = inflight.popleft()
-                    yield future.result()
-                return
-            frontier = first_page  # pages known to exist from the latest totalHits
-            while True:
-                while next_page <= min(frontier, max_page) and len(inflight) < window:
-                    submit(next_page)
-                    next_page += 1
-                if not inflight:
-                    if next_page > max_page:
-                        raise GenesysPaginationCapError(
-                            f"{as_utc(start).isoformat()}..{as_utc(end).isoformat()} holds more than "
-                            f"{PAGINATION_CAP} results; plan it into smaller sub-intervals"
-                        )
-                    submit(next_page)
-                    next_page += 1
-                _, future = inflight.popleft()
-                page = future.result()
-                if page.conversations:
-                    yield page
-                if len(page.conversations) < page_size:
-                    return
-                frontier = max(frontier, math.ceil(page.total_hits / page_size))
-        finally:
-            for _, future in inflight:
-                future.cancel()
-            executor.shutdown(wait=True, cancel_futures=True)
-
-    def get_conversations(
-        self,
-        conversation_ids: list[str],
-        start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """Return the current state of conversations by id (to refresh ones indexed while still open).
-
-        Ids are queried in batches with a ``conversationId`` filter over ``[start, end)``, cut into
-        intervals the API accepts. Ids Genesys no longer knows are absent from the result.
-
-        :param conversation_ids: ids to look up.
-        :param start: earliest ``conversationStart`` day of those conversations (default: 7 days ago).
-        :param end: end of the search (default: now).
-        """
-        ids = list(dict.fromkeys(conversation_ids))
-        if not ids:
-            return []
-        end = as_utc(end) if end is not None else datetime.now(UTC)
-        start = as_utc(start) if start is not None else end - MAX_INTERVAL
-        if start >= end:
-            raise ValueError(f"start {start.isoformat()} must be before end {end.isoformat()}")
-        windows = []
-        cursor = start
-        while cursor < end:
-            windows.append((cursor, min(cursor + MAX_INTERVAL, end)))
-            cursor = windows[-1][1]
-        found: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(ids), ID_BATCH_SIZE):
-            batch = ids[i : i + ID_BATCH_SIZE]
-            filters = {
-                "conversationFilters": [
-                    {
-                        "type": "or",
-                        "predicates": [
-                            {"type": "dimension", "dimension": "conversationId", "value": cid}
-                            for cid in batch
-                        ],
-                    }
-                ]
-            }
-            for window_start, window_end in windows:
-                for page in self.iter_pages(window_start, window_end, filters=filters, concurrency=1):
-                    for conversation in page.conversations:
-                        if conversation.get("conversationId"):
-                            found[conversation["conversationId"]] = conversation
-        return [found[cid] for cid in ids if cid in found]
-
     def test_connection(self) -> tuple[bool, str]:
         """Fetch a token and count the last hour's conversations; report the outcome for the UI."""
         try:
             end = datetime.now(UTC).replace(microsecond=0)
-            hits = self.count(end - timedelta(hours=1), end)
+            hits = ConversationPager(self).count(end - timedelta(hours=1), end)
         except (GenesysError, ValueError, requests.RequestException) as err:
             return False, f"{type(err).__name__}: {err}"
         return True, f"Connected to Genesys Cloud at {self.api_base}: {hits} conversations in the last hour"

@@ -117,6 +117,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Extract the partition's pages, index them and return a small summary."""
+        from genesys_es.extract.paging import ConversationPager
         from genesys_es.extract.planning import Partition
         from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
         from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
@@ -167,7 +168,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
         )
         try:
             with frozen_heap():
-                pages = genesys.iter_pages(
+                pages = ConversationPager(genesys).iter_pages(
                     part.start,
                     part.end,
                     first_page=part.first_page,

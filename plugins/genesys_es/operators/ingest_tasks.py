@@ -85,6 +85,7 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
     :param run: the resolved run.
     :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
     """
+    from genesys_es.extract.paging import ConversationPager
     from genesys_es.extract.planning import plan_partitions as plan
 
     config = _config(run)
@@ -98,7 +99,7 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
             day_partitions = plan(
                 start,
                 end,
-                hook.count,
+                ConversationPager(hook).count,
                 page_size=config.page_size,
                 pages_per_partition=config.pages_per_partition,
                 open_ended=growing,
@@ -124,6 +125,7 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
 @task(pool=GENESYS_API_POOL)
 def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     """Re-read conversations indexed while still open before the run's range, until Genesys ends them."""
+    from genesys_es.extract.paging import ConversationPager
     from genesys_es.load.bulk import find_open_conversations
     from genesys_es.load.ingest import index_conversations
     from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
@@ -143,7 +145,9 @@ def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
         return {"open_before": 0, "refreshed": 0, "still_open": 0}
     context = get_current_context()
     with _genesys(es) as hook:
-        current = hook.get_conversations([c["conversationId"] for c in stale], start=since, end=config.start)
+        current = ConversationPager(hook).get_conversations(
+            [c["conversationId"] for c in stale], start=since, end=config.start
+        )
     result, stats = index_conversations(
         es,
         current,
@@ -169,6 +173,7 @@ def finalize_run(
     """Sum the partition summaries and, in rebuild mode, delete documents the source no longer has."""
     from airflow.sdk.exceptions import AirflowSkipException
 
+    from genesys_es.extract.paging import ConversationPager
     from genesys_es.load.bulk import delete_absent_at_source
 
     config = _config(run)
@@ -189,7 +194,7 @@ def finalize_run(
         with _genesys() as hook:
 
             def still_at_source(ids: list[str]) -> set[str]:
-                found = hook.get_conversations(ids, start=config.start, end=config.end)
+                found = ConversationPager(hook).get_conversations(ids, start=config.start, end=config.end)
                 return {c["conversationId"] for c in found}
 
             deleted = delete_absent_at_source(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import split_days
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.load import index_setup
@@ -137,7 +138,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         :param start: interval start.
         :param end: interval end.
         """
-        return int(self.genesys.count(start, end))
+        return int(ConversationPager(self.genesys).count(start, end))
 
     def source_ids(self, start: datetime, end: datetime) -> Iterator[str]:
         """Yield the ids of the conversations Genesys reports as started in ``[start, end)``.
@@ -145,7 +146,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         :param start: interval start.
         :param end: interval end.
         """
-        return reconciliation.source_ids(self.genesys, start, end)
+        return reconciliation.source_ids(ConversationPager(self.genesys), start, end)
 
     def fetch_and_index(self, ids: list[str], start: datetime, end: datetime, run_id: str | None) -> int:
         """Fetch conversations by id from Genesys and index them; return how many were indexed.
@@ -158,7 +159,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         from genesys_es.load.ingest import index_conversations
         from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
-        conversations = self.genesys.get_conversations(ids, start=start, end=end)
+        conversations = ConversationPager(self.genesys).get_conversations(ids, start=start, end=end)
         result, _ = index_conversations(
             self.get_es(),
             conversations,

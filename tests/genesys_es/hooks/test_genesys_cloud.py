@@ -13,6 +13,7 @@ import requests
 
 from genesys_es.exceptions import GenesysApiError, GenesysAuthError
 from genesys_es.extract.models import QUERY_PATH
+from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import Partition, belongs_to, plan_partitions
 from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
@@ -46,7 +47,7 @@ def read_partitions(hook: GenesysCloudHook, partitions: list[Partition], concurr
     kept: list[str] = []
     pages: list[tuple[str, int]] = []
     for p in partitions:
-        for page in hook.iter_pages(
+        for page in ConversationPager(hook).iter_pages(
             p.start, p.end, p.first_page, p.last_page, page_size=p.page_size, concurrency=concurrency
         ):
             pages.append((f"{p.start.isoformat()}|{p.end.isoformat()}", page.page_number))
@@ -121,11 +122,13 @@ def test_thousand_requests_use_one_token(monkeypatch, simulator):
     use_connection(monkeypatch, simulator)
     before = token_requests(simulator)
     with GenesysCloudHook(max_concurrency=4) as hook:
-        total = hook.count(DAY, NEXT)
+        total = ConversationPager(hook).count(DAY, NEXT)
         assert total > 0
         pages = 0
         page_size = max(1, -(-total // 999))  # about 999 pages for the day
-        for _page in hook.iter_pages(DAY, NEXT, 1, 999, page_size=page_size, concurrency=4):
+        for _page in ConversationPager(hook).iter_pages(
+            DAY, NEXT, 1, 999, page_size=page_size, concurrency=4
+        ):
             pages += 1
         assert pages == 999
         assert hook.stats["requests"] == 1000
@@ -139,7 +142,7 @@ def test_token_expiring_mid_run_is_refreshed_before_it_fails(monkeypatch, simula
     deadline = time.monotonic() + 5
     counts = set()
     while time.monotonic() < deadline:
-        counts.add(hook.count(DAY, NEXT))
+        counts.add(ConversationPager(hook).count(DAY, NEXT))
         time.sleep(0.05)
     assert len(counts) == 1
     assert hook.stats["token_requests"] >= 2  # 5 s of 3 s tokens refreshed 0.75 s early
@@ -150,12 +153,12 @@ def test_token_expiring_mid_run_is_refreshed_before_it_fails(monkeypatch, simula
 def test_revoked_token_is_fetched_again_once(monkeypatch, simulator):
     use_connection(monkeypatch, simulator)
     hook = GenesysCloudHook()
-    first = hook.count(DAY, NEXT)
+    first = ConversationPager(hook).count(DAY, NEXT)
     before = token_requests(simulator)
     import requests
 
     requests.post(f"{simulator.base_url}/_sim/tokens/revoke", timeout=5).raise_for_status()
-    assert hook.count(DAY, NEXT) == first
+    assert ConversationPager(hook).count(DAY, NEXT) == first
     assert token_requests(simulator) - before == 1
     assert hook.stats["reauthentications"] == 1
     assert hook.stats["retries"] == 0
@@ -167,7 +170,7 @@ def test_bad_credentials_fail_clearly_without_the_secret(monkeypatch, simulator,
     caplog.set_level(logging.DEBUG)
     hook = GenesysCloudHook()
     with pytest.raises(GenesysAuthError) as info:
-        hook.count(DAY, NEXT)
+        ConversationPager(hook).count(DAY, NEXT)
     message = str(info.value)
     assert "demo-client" in message and "refused" in message
     assert secret not in message and secret not in repr(info.value)
@@ -195,11 +198,11 @@ def test_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(monke
     monkeypatch.setenv("http_proxy", dead_proxy)
     hook = GenesysCloudHook(retry_limit=1, retry_min_wait=0)
     with pytest.raises(requests.exceptions.ProxyError):
-        hook.count(DAY, NEXT)
+        ConversationPager(hook).count(DAY, NEXT)
     assert simulator.stats()["token_requests"] == 0  # nothing got past the proxy
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
-    assert GenesysCloudHook().count(DAY, NEXT) > 0
+    assert ConversationPager(GenesysCloudHook()).count(DAY, NEXT) > 0
 
 
 # -- errors and retries --------------------------------------------------------------------------------
@@ -218,11 +221,11 @@ def test_bad_request_fails_at_once_with_genesys_message(monkeypatch, simulator):
 def test_429_waits_exactly_retry_after(monkeypatch, simulator):
     use_connection(monkeypatch, simulator)
     hook = GenesysCloudHook()
-    expected = hook.count(DAY, NEXT)  # token and connection warm
+    expected = ConversationPager(hook).count(DAY, NEXT)  # token and connection warm
     simulator.set_faults({"burst_429_probability": 0.3, "burst_429_length": 2, "burst_429_retry_after": 1})
     t0 = time.monotonic()
     try:
-        counts = [hook.count(DAY, NEXT) for _ in range(3)]
+        counts = [ConversationPager(hook).count(DAY, NEXT) for _ in range(3)]
     finally:
         simulator.set_faults(None)
     elapsed = time.monotonic() - t0
@@ -237,10 +240,10 @@ def test_429_waits_exactly_retry_after(monkeypatch, simulator):
 def test_server_errors_back_off_and_are_counted(monkeypatch, simulator):
     use_connection(monkeypatch, simulator)
     hook = GenesysCloudHook(retry_min_wait=0.05, retry_max_wait=0.2)
-    expected = hook.count(DAY, NEXT)
+    expected = ConversationPager(hook).count(DAY, NEXT)
     simulator.set_faults("server_errors")
     try:
-        counts = {hook.count(DAY + timedelta(minutes=i), NEXT) for i in range(30)}
+        counts = {ConversationPager(hook).count(DAY + timedelta(minutes=i), NEXT) for i in range(30)}
     finally:
         simulator.set_faults(None)
     assert hook.retries > 0
@@ -254,7 +257,9 @@ def test_hostile_day_is_read_with_no_page_lost_or_doubled(monkeypatch, simulator
     sim = simulator_factory(conversations_per_day=3000, rate_limit_per_minute=0, faults="hostile", seed=11)
     use_connection(monkeypatch, sim)
     hook = GenesysCloudHook(max_concurrency=4, timeout=(5, 10), retry_min_wait=0.05, retry_max_wait=1)
-    partitions = plan_partitions(DAY, NEXT, hook.count, page_size=100, pages_per_partition=7)
+    partitions = plan_partitions(
+        DAY, NEXT, ConversationPager(hook).count, page_size=100, pages_per_partition=7
+    )
     assert len(partitions) > 1
     kept, pages = read_partitions(hook, partitions)
     wanted = [p for part in partitions for p in range(part.first_page, part.last_page + 1)]
@@ -274,7 +279,11 @@ def test_open_ended_partition_collects_late_arrivals(monkeypatch, simulator_fact
     use_connection(monkeypatch, sim)
     hook = GenesysCloudHook()
     partitions = plan_partitions(
-        today, today + timedelta(days=1), hook.count, pages_per_partition=5, open_ended=True
+        today,
+        today + timedelta(days=1),
+        ConversationPager(hook).count,
+        pages_per_partition=5,
+        open_ended=True,
     )
     assert partitions[-1].last_page is None
     at_noon = set(sim.dataset.conversation_ids(today, today + timedelta(days=1)))
@@ -291,7 +300,7 @@ def test_get_conversations_by_id(monkeypatch, simulator):
     hook = GenesysCloudHook()
     ids = sorted(simulator.dataset.conversation_ids(DAY, NEXT))
     wanted = [*ids[::9][:150], "not-a-real-id"]
-    found = hook.get_conversations(wanted, start=DAY, end=NEXT + timedelta(days=1))
+    found = ConversationPager(hook).get_conversations(wanted, start=DAY, end=NEXT + timedelta(days=1))
     assert [c["conversationId"] for c in found] == wanted[:-1]
     assert all("participants" in c for c in found)
 
@@ -304,10 +313,12 @@ def test_big_day_split_under_a_small_cap_is_read_completely(monkeypatch, simulat
     sim = simulator_factory(rate_limit_per_minute=0, volume_overrides={big: 6_250})
     use_connection(monkeypatch, sim)
     hook = GenesysCloudHook(max_concurrency=4)
-    partitions = plan_partitions(start, end, hook.count, page_size=50, pages_per_partition=10, cap=2_500)
+    partitions = plan_partitions(
+        start, end, ConversationPager(hook).count, page_size=50, pages_per_partition=10, cap=2_500
+    )
     intervals = {(p.start, p.end) for p in partitions}
     assert len(intervals) >= 3
-    assert all(hook.count(s, e) <= 2_250 for s, e in intervals)
+    assert all(ConversationPager(hook).count(s, e) <= 2_250 for s, e in intervals)
     kept, pages = read_partitions(hook, partitions)
     assert len(pages) == len(set(pages))
     assert len(kept) == 6_250 == len(set(kept))
@@ -325,11 +336,13 @@ def test_250k_day_is_planned_under_the_cap_and_read_completely(
     use_connection(monkeypatch, sim)
     hook = GenesysCloudHook(max_concurrency=8)
     t0 = time.monotonic()
-    partitions = plan_partitions(start, end, hook.count, page_size=100, pages_per_partition=50)
+    partitions = plan_partitions(
+        start, end, ConversationPager(hook).count, page_size=100, pages_per_partition=50
+    )
     planning_requests = hook.stats["requests"]
     intervals = {(p.start, p.end) for p in partitions}
     assert len(intervals) >= 3
-    assert all(hook.count(s, e) <= 90_000 for s, e in intervals)
+    assert all(ConversationPager(hook).count(s, e) <= 90_000 for s, e in intervals)
     kept, pages = read_partitions(hook, partitions, concurrency=8)
     elapsed = time.monotonic() - t0
     record_property("seconds", round(elapsed, 1))
