@@ -119,13 +119,6 @@ MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallb
             title="Search latency target p95 (ms)",
             description="The verify task fails when the probe queries' p95 exceeds this; empty skips the probe.",
         ),
-        "chaos_fail_partitions": Param(
-            [],
-            type="array",
-            items={"type": "string"},
-            title="Drill: partitions that fail once",
-            description="Partition labels whose first try fails on purpose, to practise partition retries.",
-        ),
     },
     render_template_as_native_obj=False,
     doc_md=__doc__,

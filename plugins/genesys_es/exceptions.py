@@ -56,3 +56,7 @@ class GenesysPaginationCapError(GenesysError):
 
 class PlanningError(ValueError):
     """A day could not be planned into partitions within the configured limits."""
+
+
+class PartitionFailedError(RuntimeError):
+    """Raised when a partition cannot be completed (the task is retried)."""

@@ -26,9 +26,11 @@ KNOWN_PARAMS: frozenset[str] = frozenset(
         "refresh_open_days",
         "index_prefix",
         "latency_target_p95_ms",
-        "chaos_fail_partitions",
     }
 )
+#: A drill param, accepted only where ``[genesys_es] allow_drills`` is on (tests): labels of partitions
+#: whose first try fails on purpose, to practise partition retries. Not a field of the trigger form.
+DRILL_PARAM = "chaos_fail_partitions"
 
 Mode = Literal["upsert", "rebuild"]
 PiiMode = Literal["hash", "drop", "keep"]
@@ -124,6 +126,7 @@ def build_run_config(
     logical_date: datetime | None,
     *,
     now: datetime | None = None,
+    allow_drills: bool = False,
 ) -> RunConfig:
     """Validate the run's params and resolve the UTC days it covers.
 
@@ -135,14 +138,16 @@ def build_run_config(
     :param params: the DAG run's params (from the trigger form or the DAG defaults).
     :param logical_date: the run's logical date (or, when it has none, when it was triggered).
     :param now: the current time (for tests).
+    :param allow_drills: accept :data:`DRILL_PARAM` (``[genesys_es] allow_drills``; tests only).
     """
     errors: list[str] = []
     now = now or datetime.now(UTC)
-    unknown = sorted(str(name) for name in params if name not in KNOWN_PARAMS)
+    known = KNOWN_PARAMS | {DRILL_PARAM} if allow_drills else KNOWN_PARAMS
+    unknown = sorted(str(name) for name in params if name not in known)
     if unknown:
         errors.append(
             f"unknown param(s) {', '.join(map(repr, unknown))}; the known ones are "
-            + ", ".join(sorted(KNOWN_PARAMS))
+            + ", ".join(sorted(known))
         )
     date_from = _as_date(params.get("date_from"), "date_from", errors)
     date_to = _as_date(params.get("date_to"), "date_to", errors)

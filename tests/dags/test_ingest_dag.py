@@ -19,6 +19,7 @@ VOLUME = 600  # conversations on DAY: small, so a run takes seconds
 # The DAG reads these at parse time (no I/O): quick retries for the retry scenario.
 os.environ.setdefault("AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS", "1")
 os.environ.setdefault("AIRFLOW__GENESYS_ES__START_DATE", "2026-11-01")
+os.environ.setdefault("AIRFLOW__GENESYS_ES__ALLOW_DRILLS", "True")  # the partition-retry drill
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
         AIRFLOW__GENESYS_ES__START_DATE=today,
         AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS="2",
         AIRFLOW__GENESYS_ES__MAX_ACTIVE_RUNS="3",
+        AIRFLOW__GENESYS_ES__ALLOW_DRILLS="True",  # the partition-retry drill (not a form field)
     )
     started = time.monotonic()
     # Leftovers of an interrupted session (pid files, a running PostgreSQL) are stopped first.

@@ -26,6 +26,26 @@ def test_a_run_owns_the_utc_day_of_its_logical_date() -> None:
         assert build_run_config({}, logical_date, now=NOW).days == ("2024-03-01",)
 
 
+def test_the_failure_drill_is_refused_unless_drills_are_allowed() -> None:
+    drill = {"chaos_fail_partitions": ["2024-03-01 00:00-24:00 p1-2"]}
+    with pytest.raises(RunConfigError, match="unknown param\\(s\\) 'chaos_fail_partitions'"):
+        build_run_config(drill, DAY_START, now=NOW)
+    config = build_run_config(drill, DAY_START, now=NOW, allow_drills=True)
+    assert config.chaos_fail_partitions == ("2024-03-01 00:00-24:00 p1-2",)
+
+
+def test_the_trigger_form_has_exactly_the_known_params() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from genesys_es.run_config import KNOWN_PARAMS
+    from tests.dags.test_dag_integrity import DAGS
+
+    dag = DagBag(dag_folder=str(DAGS / "genesys_conversations_to_es.py")).get_dag(
+        "genesys_conversations_to_es"
+    )
+    assert set(dag.params) == KNOWN_PARAMS  # no drill field, nothing the run would refuse
+
+
 def test_a_misspelled_param_is_refused_with_the_known_ones() -> None:
     with pytest.raises(RunConfigError) as exc:
         build_run_config({"date_form": "2024-03-01", "date_to": "2024-03-01"}, DAY_START, now=NOW)
@@ -52,7 +72,9 @@ def test_manual_range_is_inclusive() -> None:
 
 
 def test_round_trips_through_xcom() -> None:
-    config = build_run_config({"mode": "rebuild", "chaos_fail_partitions": ["x"]}, DAY_START, now=NOW)
+    config = build_run_config(
+        {"mode": "rebuild", "chaos_fail_partitions": ["x"]}, DAY_START, now=NOW, allow_drills=True
+    )
     assert RunConfig.from_xcom(config.to_xcom()) == config
 
 

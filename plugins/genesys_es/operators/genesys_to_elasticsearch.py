@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
+from genesys_es.exceptions import PartitionFailedError
+
 if TYPE_CHECKING:
-    from genesys_es.load.bulk import BulkResult, BulkWriter
-    from genesys_es.load.read_ahead import ReadAhead
+    from elasticsearch import Elasticsearch
 
 #: The HMAC key's Variable; "secret" in its name makes Airflow mask it in the UI and in logs.
 PII_KEY_VARIABLE = "genesys_es_pii_secret"
@@ -36,10 +36,6 @@ def _pii_key() -> str | None:
     return key
 
 
-class PartitionFailedError(RuntimeError):
-    """Raised when a partition cannot be completed (the task is retried)."""
-
-
 def pii_policy_for(mode: str):
     """Return the PII policy of a run; ``hash`` reads its key from the Variable ``genesys_es_pii_secret``.
 
@@ -61,10 +57,13 @@ def pii_policy_for(mode: str):
         raise AirflowFailException(f"{exc} (Variable {PII_KEY_VARIABLE!r})") from None
 
 
-def _fail_fast_unless_writable(es: Any, index: str) -> None:
+def fail_fast_unless_writable(es: Elasticsearch, index: str) -> None:
     """Raise at once, naming the index and why, when its primaries are not all assigned (red).
 
     Without this every bulk request waits a minute for the missing primary before it fails.
+
+    :param es: the Elasticsearch client.
+    :param index: the index about to be written.
     """
     from genesys_es.verify.health import check_health
 
@@ -122,135 +121,28 @@ class GenesysToElasticsearchOperator(BaseOperator):
         from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
         from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-        from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE, BulkWriter
-        from genesys_es.load.gc_tuning import frozen_heap
-        from genesys_es.load.index_setup import deadletter_index, monthly_index
-        from genesys_es.load.ingest import (
-            PartitionStats,
-            conversation_actions,
-            deadletter_invalid,
-            page_conversations,
-            serialized_actions,
-        )
-        from genesys_es.load.read_ahead import ReadAhead
+        from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE
+        from genesys_es.load.partition import PartitionWrite, index_partition
         from genesys_es.run_config import RunConfig
 
-        if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        config = RunConfig.from_xcom(self.run_config)
-        part = Partition.from_xcom(self.partition)
-        ti = context["ti"]
-        run_id = context["run_id"]
+        config, part = RunConfig.from_xcom(self.run_config), Partition.from_xcom(self.partition)
+        ti, run_id = context["ti"], context["run_id"]
         if part.label in config.chaos_fail_partitions and ti.try_number == 1:
             raise PartitionFailedError(f"drill: partition {part.label} fails its first try on purpose")
-
-        pii = pii_policy_for(config.pii)
+        how = PartitionWrite(
+            index_prefix=config.index_prefix,
+            pii=pii_policy_for(config.pii),
+            run_id=run_id,
+            holder=f"{run_id}:{ti.map_index}".replace("|", "_"),  # one per partition: a retry takes over
+            deadletter_threshold=config.deadletter_threshold,
+            concurrency=self.concurrency,
+            max_chunk_bytes=self.max_chunk_bytes,
+            chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
+            bulk_settings=self.bulk_settings,
+            before_write=fail_fast_unless_writable,
+        )
         es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
-        genesys = GenesysCloudHook(
-            genesys_conn_id=self.genesys_conn_id,
-            max_concurrency=self.concurrency,
-            budget_store=ElasticsearchBudgetStore(es),
-        )
-        index = monthly_index(config.index_prefix, part.start)
-        # One holder per partition, not per try: a retry takes over the lease of a killed try.
-        holder = f"{run_id}:{ti.map_index}".replace("|", "_")
-        stats = PartitionStats()
-        started = time.monotonic()
-        self.log.info(
-            "partition %s: pages %s..%s of %s..%s (about %d conversations) into %s",
-            part.label,
-            part.first_page,
-            part.last_page if part.last_page is not None else "end",
-            part.start.isoformat(),
-            part.end.isoformat(),
-            part.expected,
-            index,
-        )
-        try:
-            with frozen_heap():
-                pages = ConversationPager(genesys).iter_pages(
-                    part.start,
-                    part.end,
-                    first_page=part.first_page,
-                    last_page=part.last_page,
-                    page_size=part.page_size,
-                    concurrency=self.concurrency,
-                )
-                actions = conversation_actions(
-                    page_conversations(pages, stats),
-                    part,
-                    index_prefix=config.index_prefix,
-                    pii=pii,
-                    run_id=run_id,
-                    label=part.label,
-                    stats=stats,
-                )
-                # From here a thread fetches, builds and serializes: the first pages arrive while the
-                # index and the leases are set up, the next ones while a bulk request is in flight.
-                with ReadAhead(serialized_actions(actions), name=f"build {part.label}") as ahead:
-                    writer = BulkWriter(
-                        es,
-                        deadletter_index=deadletter_index(config.index_prefix),
-                        max_chunk_bytes=self.max_chunk_bytes,
-                        chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
-                        deadletter_context={"runId": run_id, "partition": part.label},
-                    )
-                    result = self._write_under_lease(writer, ahead, config.index_prefix, index, holder)
-            invalid = deadletter_invalid(
-                es,
-                deadletter_index(config.index_prefix),
-                stats.invalid,
-                {"runId": run_id, "partition": part.label},
-                pii=pii,
-            )
-        finally:
-            genesys.close()
-        seconds = time.monotonic() - started
-        deadlettered = result.deadlettered + invalid
-        summary = {
-            "label": part.label,
-            "index": index,
-            "pages": stats.pages,
-            "conversations": stats.conversations,
-            "outside_partition": stats.outside_partition,
-            "duplicates": stats.duplicates,
-            "open": stats.open_conversations,
-            "indexed": result.indexed,
-            "created": result.created,
-            "updated": result.updated,
-            "deadlettered": deadlettered,
-            "api_requests": genesys.stats.get("requests", 0),
-            "api_retries": genesys.retries,
-            "bulk_retried_items": result.retried_items,
-            "bytes": result.bytes,
-            "seconds": round(seconds, 2),
-            "docs_per_s": round(result.indexed / seconds, 1) if seconds > 0 else 0.0,
-        }
-        self.log.info("partition %s done: %s", part.label, summary)
-        if deadlettered > config.deadletter_threshold:
-            raise PartitionFailedError(
-                f"partition {part.label}: {deadlettered} document(s) dead-lettered in "
-                f"{deadletter_index(config.index_prefix)} (threshold {config.deadletter_threshold})"
-            )
-        return summary
-
-    def _write_under_lease(
-        self,
-        writer: BulkWriter,
-        ahead: ReadAhead[dict[str, Any]],
-        prefix: str,
-        index: str,
-        holder: str,
-    ) -> BulkResult:
-        """Write the read-ahead's actions while holding the index's writer lease; return the bulk result.
-
-        The read-ahead is closed before the lease is released, so no page is fetched after the lease ends.
-        """
-        from genesys_es.load.index_setup import bulk_write_session
-
-        with bulk_write_session(writer.es, prefix, [index], holder, bulk_settings=self.bulk_settings):
-            try:
-                _fail_fast_unless_writable(writer.es, index)
-                return writer.write(ahead)
-            finally:
-                ahead.close()
+        with GenesysCloudHook(
+            self.genesys_conn_id, max_concurrency=self.concurrency, budget_store=ElasticsearchBudgetStore(es)
+        ) as genesys:
+            return index_partition(es, ConversationPager(genesys), part, how)

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import get_current_context, task
+from airflow.sdk import conf, get_current_context, task
 
 from genesys_es.assets import CONVERSATIONS_INDEX, GENESYS_API_POOL
 
@@ -45,7 +45,8 @@ def resolve_run() -> dict[str, Any]:
 
     context = get_current_context()
     logical_date = context.get("logical_date") or context["dag_run"].run_after
-    config = build_run_config(dict(context["params"]), logical_date)
+    allow_drills = conf.getboolean("genesys_es", "allow_drills", fallback=False)
+    config = build_run_config(dict(context["params"]), logical_date, allow_drills=allow_drills)
     log.info(
         "run covers %s..%s (%d day(s)), mode=%s, pii=%s, dry_run=%s, index prefix %s",
         config.days[0],

@@ -28,6 +28,7 @@ def _operator(prefix: str, **params: Any) -> GenesysToElasticsearchOperator:
     config = build_run_config(
         {"date_from": DAY.isoformat(), "date_to": DAY.isoformat(), "index_prefix": prefix, **params},
         None,
+        allow_drills=True,
     )
     partition = Partition(
         start=START,
