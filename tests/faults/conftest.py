@@ -25,8 +25,9 @@ from elasticsearch import Elasticsearch
 from genesys_es.extract import paging
 from genesys_es.extract.planning import Partition, make_label
 from genesys_es.hooks import genesys_cloud
+from genesys_es.instants import parse as parse_time
 from genesys_es.run_config import build_run_config
-from genesys_es.transform.documents import build_document, parse_time
+from genesys_es.transform.documents import build_document
 from genesys_es.transform.pii import PiiPolicy
 
 REPO = Path(__file__).resolve().parents[2]

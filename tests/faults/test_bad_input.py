@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from genesys_es.extract.models import ConversationQueryResponse
+from genesys_es.instants import parse as parse_time
 from genesys_es.load.bulk import BulkWriter
 from genesys_es.load.index_setup import deadletter_index, ensure_index_resources
 from genesys_es.load.ingest import PartitionStats, conversation_actions, deadletter_invalid
 from genesys_es.run_config import KNOWN_PARAMS, MAX_RANGE_DAYS, RunConfig, RunConfigError, build_run_config
-from genesys_es.transform.documents import build_document, parse_time
+from genesys_es.transform.documents import build_document
 from genesys_es.transform.pii import PiiPolicy
 from include.genesys_simulator.app import SimulatorState
 from include.genesys_simulator.config import SimulatorConfig

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from genesys_es.instants import as_utc, format_ms, parse_strict
 
 #: Maximum ``pageNumber * pageSize`` the details query serves.
 PAGINATION_CAP = 100_000
@@ -21,40 +23,13 @@ Order = Literal["asc", "desc", "unordered"]
 OrderBy = Literal["conversationStart", "conversationEnd", "segmentStart", "segmentEnd"]
 
 
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` as an aware UTC datetime (a naive datetime is taken to be UTC).
-
-    :param value: the datetime to normalise.
-    """
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def format_instant(value: datetime) -> str:
-    """Format a datetime the way Genesys writes instants: ``2024-03-01T00:00:00.000Z``.
-
-    :param value: the datetime (naive means UTC).
-    """
-    value = as_utc(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
 def format_interval(start: datetime, end: datetime) -> str:
     """Return the Genesys ``interval`` string ``start/end``.
 
     :param start: interval start (inclusive).
     :param end: interval end (exclusive).
     """
-    return f"{format_instant(start)}/{format_instant(end)}"
-
-
-def parse_instant(value: str) -> datetime:
-    """Parse a Genesys ISO-8601 instant such as ``2024-03-01T09:15:00.123Z`` into an aware UTC datetime.
-
-    :param value: the instant text.
-    """
-    return as_utc(datetime.fromisoformat(value))
+    return f"{format_ms(start)}/{format_ms(end)}"
 
 
 class _Model(BaseModel):
@@ -159,7 +134,7 @@ class ConversationQuery(_Model):
     def _interval(cls, value: str) -> str:
         try:
             start_text, end_text = value.split("/")
-            start, end = parse_instant(start_text), parse_instant(end_text)
+            start, end = parse_strict(start_text), parse_strict(end_text)
         except ValueError:
             raise ValueError(f"interval must be 'start/end' in ISO-8601, got {value!r}") from None
         check_interval(start, end)
@@ -255,13 +230,13 @@ class Conversation(BaseModel):
     @classmethod
     def _instant(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_instant(value)
+            parse_strict(value)
         return value
 
     @property
     def start(self) -> datetime:
         """Return ``conversationStart`` as an aware UTC datetime."""
-        return parse_instant(self.conversation_start)
+        return parse_strict(self.conversation_start)
 
     @property
     def is_open(self) -> bool:

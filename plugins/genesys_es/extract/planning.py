@@ -28,7 +28,8 @@ from itertools import pairwise
 from typing import Any
 
 from genesys_es.exceptions import PlanningError
-from genesys_es.extract.models import MAX_PAGE_SIZE, PAGINATION_CAP, as_utc, parse_instant
+from genesys_es.extract.models import MAX_PAGE_SIZE, PAGINATION_CAP
+from genesys_es.instants import as_utc, parse_strict
 
 CountFn = Callable[[datetime, datetime], int]
 
@@ -111,8 +112,8 @@ class Partition:
         """
         try:
             return cls(
-                start=datetime.fromisoformat(data["start"]),
-                end=datetime.fromisoformat(data["end"]),
+                start=parse_strict(data["start"]),
+                end=parse_strict(data["end"]),
                 first_page=int(data["first_page"]),
                 last_page=None if data.get("last_page") is None else int(data["last_page"]),
                 page_size=int(data["page_size"]),
@@ -366,9 +367,7 @@ def plan_partitions(
 def _bounds(partition: Partition | Mapping[str, Any]) -> tuple[datetime, datetime]:
     if isinstance(partition, Partition):
         return partition.start, partition.end
-    return as_utc(datetime.fromisoformat(partition["start"])), as_utc(
-        datetime.fromisoformat(partition["end"])
-    )
+    return parse_strict(partition["start"]), as_utc(parse_strict(partition["end"]))
 
 
 def belongs_to(conversation: Mapping[str, Any], partition: Partition | Mapping[str, Any]) -> bool:
@@ -381,5 +380,5 @@ def belongs_to(conversation: Mapping[str, Any], partition: Partition | Mapping[s
     :param partition: a :class:`Partition` or its XCom dict.
     """
     start, end = _bounds(partition)
-    started = parse_instant(conversation["conversationStart"])
+    started = parse_strict(conversation["conversationStart"])
     return start <= started < end

@@ -15,13 +15,13 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
-from genesys_es.transform.documents import parse_time
+from genesys_es.instants import format_ms, now_ms, parse_strict
 from genesys_es.transform.serialization import dumps
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,6 @@ class _RecordingClient:
 #: task builds in a read-ahead thread): 250 (about 1 MB) beat 500 and 1000 with the node on its own core
 #: and matched them on shared cores (docs/benchmarks.md).
 DEFAULT_CHUNK_SIZE = 250
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _error_parts(error: Any) -> tuple[str, str, str | None]:
@@ -305,7 +301,7 @@ class BulkWriter:
             "type": error_type,
             "causedBy": caused_by,
             "status": status,
-            "failedAt": _now_iso(),
+            "failedAt": now_ms(),
             "source": data.decode("utf-8", errors="replace") if data is not None else None,
         }
 
@@ -342,13 +338,6 @@ class BulkWriter:
 
 
 # --- range helpers ---------------------------------------------------------------------------------
-
-
-def _iso(value: str | datetime) -> str:
-    moment = parse_time(value)
-    if moment is None:
-        raise ValueError(f"not a valid time: {value!r}")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def iter_hits(
@@ -401,9 +390,9 @@ def iter_hits(
 
 
 def _start_range(start: str | datetime, end: str | datetime | None = None) -> dict[str, Any]:
-    bounds = {"gte": _iso(start)}
+    bounds = {"gte": _ms(start)}
     if end is not None:
-        bounds["lt"] = _iso(end)
+        bounds["lt"] = _ms(end)
     return {"range": {"conversationStart": bounds}}
 
 
@@ -415,25 +404,6 @@ def _delete_hits(es: Elasticsearch, index_or_alias: str, hits: Iterable[dict[str
         es.options(ignore_status=404).indices.refresh(index=index_or_alias)
         log.info("Deleted %d documents of %s %s", result.deleted, index_or_alias, why)
     return result.deleted
-
-
-def delete_missing(
-    es: Elasticsearch, index_or_alias: str, start: str | datetime, end: str | datetime, keep_ids: set[str]
-) -> int:
-    """Delete documents with ``conversationStart`` in [start, end) whose id is not in ``keep_ids``.
-
-    For ``rebuild`` runs (this node has no ``_delete_by_query``): scans ids with a point in time and
-    bulk-deletes the others. Returns how many documents were deleted.
-
-    :param es: the Elasticsearch client.
-    :param index_or_alias: the read alias or a monthly index.
-    :param start: range start (inclusive).
-    :param end: range end (exclusive).
-    :param keep_ids: the conversation ids that exist at the source.
-    """
-    query = {"bool": {"filter": [_start_range(start, end)]}}
-    hits = (hit for hit in iter_hits(es, index_or_alias, query) if hit["_id"] not in keep_ids)
-    return _delete_hits(es, index_or_alias, hits, f"missing at the source in [{start}, {end})")
 
 
 def delete_absent_at_source(
@@ -493,3 +463,8 @@ def find_open_conversations(es: Elasticsearch, alias: str, since: str | datetime
         for hit in iter_hits(es, alias, query, source=["conversationId", "conversationStart"])
     ]
     return sorted(found, key=lambda item: (str(item["conversationStart"]), item["conversationId"]))
+
+
+def _ms(value: str | datetime) -> str:
+    """Return an instant (ISO string or datetime) formatted to the millisecond, or raise ValueError."""
+    return format_ms(parse_strict(value))

@@ -14,14 +14,15 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from genesys_es.transform.documents import parse_time
+from genesys_es import instants
+from genesys_es.instants import format_ms, parse
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def monthly_index(prefix: str, conversation_start: str | datetime) -> str:
     :param prefix: the index-name prefix.
     :param conversation_start: the Genesys ``conversationStart`` (ISO string or datetime; naive = UTC).
     """
-    start = parse_time(conversation_start)
+    start = parse(conversation_start)
     if start is None:
         raise ValueError(f"not a valid conversationStart: {conversation_start!r}")
     return _monthly_name(prefix, start.year, start.month)
@@ -205,14 +206,6 @@ def ensure_monthly_indices(es: Elasticsearch, prefix: str, months: Iterable[Any]
 # --- writer leases -----------------------------------------------------------------------------
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def _state_id(index: str) -> str:
     return f"{index}|__settings__"
 
@@ -241,13 +234,13 @@ def _leases(es: Elasticsearch, prefix: str, index: str | None = None) -> list[di
 
 
 def _is_live(lease: dict[str, Any], now: datetime) -> bool:
-    expires = parse_time(lease.get("expires_at"))
+    expires = parse(lease.get("expires_at"))
     return expires is not None and expires > now
 
 
 def _live_leases(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
     """Return the unexpired lease documents of every index of the prefix."""
-    now = _now()
+    now = instants.now()
     return [lease for lease in _leases(es, prefix) if _is_live(lease, now)]
 
 
@@ -258,15 +251,6 @@ def active_writer_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> se
     :param prefix: the index-name prefix.
     """
     return {lease["index"] for lease in _live_leases(es, prefix)}
-
-
-def live_writer_count(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> int:
-    """Return how many writers (distinct holders) hold an unexpired lease on any index of the prefix.
-
-    :param es: the Elasticsearch client.
-    :param prefix: the index-name prefix.
-    """
-    return len({lease.get("holder") for lease in _live_leases(es, prefix)})
 
 
 def _read_settings(es: Elasticsearch, index: str) -> dict[str, str | None]:
@@ -309,7 +293,7 @@ def _apply_bulk_settings(es: Elasticsearch, prefix: str, index: str, attempts: i
             "index": index,
             "applied": True,
             "original": original,
-            "updated_at": _iso(_now()),
+            "updated_at": format_ms(instants.now()),
         }
         try:
             if state is None:
@@ -335,7 +319,7 @@ def _restore_if_unheld(es: Elasticsearch, prefix: str, index: str, attempts: int
     """Restore the saved settings of an index when no live lease remains; return True when restored."""
     windex = writers_index(prefix)
     for _ in range(attempts):
-        now = _now()
+        now = instants.now()
         leases = _leases(es, prefix, index)
         _delete_expired(es, prefix, leases, now)
         if any(_is_live(lease, now) for lease in leases):
@@ -354,7 +338,7 @@ def _restore_if_unheld(es: Elasticsearch, prefix: str, index: str, attempts: int
                 refresh=True,
                 if_seq_no=state["_seq_no"],
                 if_primary_term=state["_primary_term"],
-                document=dict(source, applied=False, updated_at=_iso(now)),
+                document=dict(source, applied=False, updated_at=format_ms(now)),
             )
         except ConflictError:
             continue
@@ -477,7 +461,7 @@ class WriterSession:
         self._thread: threading.Thread | None = None
 
     def _write_leases(self, acquired_at: datetime | None = None) -> None:
-        now = _now()
+        now = instants.now()
         for index in self.indices:
             self.es.index(
                 index=writers_index(self.prefix),
@@ -487,8 +471,8 @@ class WriterSession:
                     "kind": "lease",
                     "index": index,
                     "holder": self.holder,
-                    "acquired_at": _iso(acquired_at or now),
-                    "expires_at": _iso(now + timedelta(seconds=self.ttl_s)),
+                    "acquired_at": format_ms(acquired_at or now),
+                    "expires_at": format_ms(now + timedelta(seconds=self.ttl_s)),
                 },
             )
 
@@ -496,7 +480,7 @@ class WriterSession:
         """Take the leases and, when asked for, apply bulk settings to indices nobody else is writing to."""
         create_if_missing(self.es, writers_index(self.prefix), load_template("writers", self.prefix))
         ensure_monthly_indices(self.es, self.prefix, self.indices)
-        self._acquired_at = _now()
+        self._acquired_at = instants.now()
         self._write_leases(self._acquired_at)
         if self.bulk_settings:
             self.applied = [i for i in self.indices if _apply_bulk_settings(self.es, self.prefix, i)]

@@ -6,12 +6,12 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from genesys_es.extract.planning import Partition, belongs_to
+from genesys_es.instants import now_ms
 from genesys_es.load.index_setup import monthly_index
 from genesys_es.transform.documents import InvalidConversationError, build_document
 from genesys_es.transform.pii import PiiPolicy
@@ -188,7 +188,7 @@ def deadletter_invalid(
     if not invalid:
         return 0
     operations: list[Any] = []
-    failed_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    failed_at = now_ms()
     for position, item in enumerate(invalid):
         conversation = item["conversation"]
         conversation_id = conversation.get("conversationId") if isinstance(conversation, dict) else None

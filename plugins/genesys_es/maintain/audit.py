@@ -6,7 +6,6 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import helpers
@@ -91,11 +90,6 @@ class AuditEvent:
         stats = f" [{', '.join(changes)}]" if changes else ""
         reason = f": {self.reason}" if self.reason else ""
         return f"{self.index} {self.action} {self.status} in {self.duration_s:.2f}s{stats}{reason}"
-
-
-def now_iso() -> str:
-    """Return the current UTC time as ISO-8601 with milliseconds."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def ensure_audit_index(es: Elasticsearch, audit_index: str = DEFAULT_AUDIT_INDEX) -> None:

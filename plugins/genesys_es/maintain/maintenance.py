@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from genesys_es.maintain.audit import AuditEvent, now_iso
+from genesys_es.instants import now_ms
+from genesys_es.maintain.audit import AuditEvent
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -547,7 +548,7 @@ def execute_plan(
             on_event(event)
 
     for action in plan:
-        started = now_iso()
+        started = now_ms()
         if action.index not in current:
             found = inventory(es, prefix, [action.index])
             if found:

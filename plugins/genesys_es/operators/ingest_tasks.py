@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import conf, get_current_context, task
 
+from genesys_es import instants
 from genesys_es.assets import CONVERSATIONS_INDEX, GENESYS_API_POOL
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def ensure_index(run: dict[str, Any]) -> list[str]:
     index_setup.ensure_index_resources(es, config.index_prefix)
     months = sorted({day[:7] + "-01" for day in config.days})
     indices = index_setup.ensure_monthly_indices(
-        es, config.index_prefix, [datetime.fromisoformat(m).replace(tzinfo=UTC) for m in months]
+        es, config.index_prefix, [instants.parse_strict(m) for m in months]
     )
     log.info("indices ready: %s (alias %s)", ", ".join(indices), config.index_prefix)
     return indices
@@ -94,7 +95,7 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
     partitions: list[dict[str, Any]] = []
     with _genesys() as hook:
         for day in config.days:
-            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+            start = instants.parse_strict(day)
             end = start + timedelta(days=1)
             growing = end > now
             day_partitions = plan(
@@ -139,7 +140,7 @@ def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     stale = [
         c
         for c in find_open_conversations(es, config.index_prefix, since)
-        if datetime.fromisoformat(c["conversationStart"].replace("Z", "+00:00")) < config.start
+        if instants.parse_strict(c["conversationStart"]) < config.start
     ]
     if not stale:
         log.info("no conversation indexed while still open since %s", since.date())

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
+from genesys_es.instants import now_ms
 from genesys_es.maintain import audit, maintenance
-from genesys_es.maintain.audit import AuditEvent, now_iso
+from genesys_es.maintain.audit import AuditEvent
 from genesys_es.maintain.notifications import AUDIT_XCOM_KEY
 from genesys_es.operators.rendered import rendered_number
 from genesys_es.verify import health, latency
@@ -265,7 +266,7 @@ class ElasticsearchIndexVerifyOperator(_AuditingOperator):
         events: list[AuditEvent] = []
         failures: list[str] = []
 
-        started = now_iso()
+        started = now_ms()
         state = health.check_health(es, alias, target_status)
         events.append(
             AuditEvent(
@@ -282,7 +283,7 @@ class ElasticsearchIndexVerifyOperator(_AuditingOperator):
 
         result: dict[str, Any] = {"index": alias, "health": state.status, "latency": None}
         if target is not None:
-            started = now_iso()
+            started = now_ms()
             probes = latency.load_probes(self.probes_path)
             report = latency.run_probes(es, alias, probes, runs=runs, warmup=warmup)
             self.log.info("Latency (%d runs after %d warm-up):\n%s", runs, warmup, report.table())

@@ -11,23 +11,17 @@ from airflow.sdk import BaseOperator
 from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import split_days
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
+from genesys_es.instants import parse_strict, to_iso
 from genesys_es.load import index_setup
 from genesys_es.operators.rendered import rendered_number
 from genesys_es.verify import health, latency, reconciliation
-from genesys_es.verify.counts import VerificationError, to_iso
+from genesys_es.verify.counts import VerificationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from elasticsearch import Elasticsearch
 
     from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-
-
-def _parse(value: Any, name: str) -> datetime:
-    try:
-        return datetime.fromisoformat(to_iso(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from exc
 
 
 class GenesysElasticsearchVerifyOperator(BaseOperator):
@@ -192,7 +186,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
 
     def _arguments(self) -> tuple[datetime, datetime, float, tuple[float | None, int, int]]:
         """Return the rendered arguments checked: start, end, tolerance, (latency target, runs, warm-up)."""
-        start, end = _parse(self.start, "start"), _parse(self.end, "end")
+        start, end = parse_strict(self.start, "start"), parse_strict(self.end, "end")
         if end <= start:
             raise ValueError(f"end ({to_iso(end)}) must be after start ({to_iso(start)})")
         tolerance = rendered_number(self.count_tolerance, "count_tolerance", minimum=0)

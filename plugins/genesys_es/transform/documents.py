@@ -6,9 +6,10 @@ for search, see ``docs/indexing.md``) and ``pipeline`` (provenance). The input d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from genesys_es.instants import now_ms, parse
 from genesys_es.transform.pii import PiiPolicy
 
 SCHEMA_VERSION = 1
@@ -22,25 +23,6 @@ AGENT_PURPOSES = ("agent", "user")
 
 class InvalidConversationError(ValueError):
     """Raised when a conversation cannot become a document (no id or no usable start time)."""
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Parse a Genesys ISO-8601 timestamp into an aware UTC datetime, or return None.
-
-    :param value: a string such as ``2024-03-01T09:15:02.120Z`` (a naive value is taken as UTC).
-    """
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -243,13 +225,6 @@ def merged_attributes(conversation: dict[str, Any]) -> dict[str, Any]:
     return _Walk(conversation, clear_text=False).attributes
 
 
-def _iso_ms(moment: datetime) -> str:
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-        f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
-    )
-
-
 def build_derived(
     conversation: dict[str, Any], pii: PiiPolicy, *, start: datetime | None = None
 ) -> dict[str, Any]:
@@ -260,8 +235,8 @@ def build_derived(
     :param start: ``conversationStart`` already parsed (parsed here when not given).
     """
     if start is None:
-        start = parse_time(conversation.get("conversationStart"))
-    end = parse_time(conversation.get("conversationEnd"))
+        start = parse(conversation.get("conversationStart"))
+    end = parse(conversation.get("conversationEnd"))
     ended = bool(conversation.get("conversationEnd"))
     walk = _Walk(conversation, clear_text=pii.mode == "keep")
     direction = conversation.get("originatingDirection")
@@ -310,7 +285,7 @@ def build_document(
     conversation_id = conversation.get("conversationId")
     if not isinstance(conversation_id, str) or not conversation_id.strip():
         raise InvalidConversationError("conversation has no conversationId")
-    start = parse_time(conversation.get("conversationStart"))
+    start = parse(conversation.get("conversationStart"))
     if start is None:
         raise InvalidConversationError(
             f"conversation {conversation_id} has no valid conversationStart: "
@@ -319,7 +294,7 @@ def build_document(
     doc = pii.apply(conversation)
     doc["derived"] = build_derived(doc, pii, start=start)
     doc["pipeline"] = {
-        "indexedAt": _iso_ms(datetime.now(UTC)),
+        "indexedAt": now_ms(),
         "runId": run_id,
         "partition": partition,
         "piiMode": pii.mode,

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from genesys_es.instants import parse_strict, to_iso
+
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
@@ -116,23 +118,6 @@ class Reconciliation:
         }
 
 
-def to_iso(value: datetime | str) -> str:
-    """Return an ISO-8601 UTC string for a datetime or an ISO string, raising ValueError when invalid.
-
-    :param value: a timezone-aware datetime or an ISO-8601 string.
-    """
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from exc
-    if not isinstance(value, datetime):
-        raise ValueError(f"expected a datetime or ISO string, got {type(value).__name__}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def interval_query(start: datetime | str, end: datetime | str) -> dict[str, Any]:
     """Return the query for conversations that started in ``[start, end)``.
 
@@ -152,7 +137,7 @@ def is_growing(
     :param settle: how long after its end an interval is considered closed.
     """
     now = now or datetime.now(UTC)
-    end_dt = datetime.fromisoformat(to_iso(end).replace("Z", "+00:00"))
+    end_dt = parse_strict(end)
     return end_dt + settle > now
 
 

@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genesys_es.verify.counts import interval_query, to_iso
+from genesys_es.instants import to_iso
+from genesys_es.verify.counts import interval_query
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

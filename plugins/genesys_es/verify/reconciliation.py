@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from genesys_es.extract.models import PAGINATION_CAP
 from genesys_es.extract.planning import plan_intervals
+from genesys_es.instants import now_ms, to_iso
 from genesys_es.load.index_setup import create_if_missing, deadletter_index, load_template, validate_prefix
-from genesys_es.verify.counts import Reconciliation, find_missing_ids, is_growing, to_iso, verify_interval
+from genesys_es.verify.counts import Reconciliation, find_missing_ids, is_growing, verify_interval
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -170,7 +171,7 @@ def record(es: Elasticsearch, prefix: str, check: DayCheck, run_id: str | None) 
     """
     index = reconciliation_index(prefix)
     create_if_missing(es, index, load_template("reconciliation", prefix))
-    document = {**check.row(), "checkedAt": to_iso(datetime.now(UTC)), "runId": run_id}
+    document = {**check.row(), "checkedAt": now_ms(), "runId": run_id}
     es.index(index=index, id=check.day.isoformat(), document=document, refresh=True)
 
 

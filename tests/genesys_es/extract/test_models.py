@@ -14,10 +14,10 @@ from genesys_es.extract.models import (
     Conversation,
     ConversationQuery,
     ConversationQueryResponse,
-    format_instant,
     format_interval,
-    parse_instant,
 )
+from genesys_es.instants import format_ms as format_instant
+from genesys_es.instants import parse_strict as parse_instant
 
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
 PLUS_ONE = timezone(timedelta(hours=1))

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genesys_es.exceptions import PlanningError
-from genesys_es.extract.models import format_instant
 from genesys_es.extract.planning import (
     Partition,
     belongs_to,
@@ -22,6 +21,7 @@ from genesys_es.extract.planning import (
     plan_partitions,
     split_days,
 )
+from genesys_es.instants import format_ms as format_instant
 
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Bulk writer, dead-letter index, 429 retries, delete_missing and open conversations (real node)."""
+"""Bulk writer, dead-letter index, 429 retries, rebuild deletes and open conversations (real node)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from genesys_es.load.bulk import (
     BulkWriteError,
     BulkWriter,
     delete_absent_at_source,
-    delete_missing,
     find_open_conversations,
 )
 from genesys_es.load.index_setup import (
@@ -196,20 +195,6 @@ def test_rebuild_deletes_only_what_the_source_no_longer_has_whoever_wrote_it(
     # Only the candidates (not written by the rebuild) were looked up, in batches.
     assert sorted(cid for ids in asked for cid in ids) == sorted(c["conversationId"] for c in day[5:])
     assert max(map(len, asked)) == 2
-
-
-def test_delete_missing_removes_only_absent_ids_in_the_range(es: Elasticsearch, prefix: str) -> None:
-    day1 = samples.generate(12, day="2024-03-10", seed_prefix="a")
-    day2 = samples.generate(4, day="2024-03-11", seed_prefix="b")
-    writer(es, prefix).write(actions_for(prefix, day1 + day2))
-    es.indices.refresh(index=prefix)
-    keep = {c["conversationId"] for c in day1[:9]}
-    deleted = delete_missing(es, prefix, "2024-03-10T00:00:00Z", "2024-03-11T00:00:00Z", keep)
-    assert deleted == 3
-    remaining = {h["_id"] for h in es.search(index=prefix, size=100, source=False)["hits"]["hits"]}
-    assert remaining == keep | {c["conversationId"] for c in day2}
-    assert delete_missing(es, prefix, "2024-03-10T00:00:00Z", "2024-03-11T00:00:00Z", keep) == 0
-    assert delete_missing(es, f"{prefix}-nothing", "2024-03-10T00:00:00Z", "2024-03-11T00:00:00Z", set()) == 0
 
 
 def test_find_open_conversations(es: Elasticsearch, prefix: str) -> None:

@@ -7,13 +7,14 @@ import logging
 import pytest
 from elasticsearch import Elasticsearch
 
+from genesys_es.instants import now_ms
 from genesys_es.maintain import audit
 from genesys_es.maintain.audit import AuditEvent
 
 
 def event(index: str, action: str = "force_merge", status: str = "success") -> AuditEvent:
     return AuditEvent(
-        audit.now_iso(),
+        now_ms(),
         index,
         action,
         status,
@@ -27,7 +28,7 @@ def event(index: str, action: str = "force_merge", status: str = "success") -> A
 def test_events_are_written_once_and_searchable(es: Elasticsearch, index_prefix: str) -> None:
     audit_index = f"{index_prefix}-audit"
     skipped = AuditEvent(
-        audit.now_iso(), f"{index_prefix}-2024.04", "skip", "skipped", 0, {"segments": 3}, {"segments": 3}
+        now_ms(), f"{index_prefix}-2024.04", "skip", "skipped", 0, {"segments": 3}, {"segments": 3}
     )
     events = [event(f"{index_prefix}-2024.03"), skipped]
     assert audit.write(es, audit_index, events) == 2
@@ -43,7 +44,7 @@ def test_events_are_written_once_and_searchable(es: Elasticsearch, index_prefix:
 
 def test_event_validation_and_round_trip() -> None:
     with pytest.raises(ValueError, match="status"):
-        AuditEvent(audit.now_iso(), "i", "force_merge", "done")
+        AuditEvent(now_ms(), "i", "force_merge", "done")
     e = event("i")
     assert AuditEvent.from_dict({**e.to_dict(), "unknown": 1}) == e
     assert e.line().startswith("i force_merge success in 1.25s") and "segments 7->1" in e.line()

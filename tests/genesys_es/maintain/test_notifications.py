@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from genesys_es.maintain.audit import AuditEvent, now_iso
+from genesys_es.instants import now_ms
+from genesys_es.maintain.audit import AuditEvent
 from genesys_es.maintain.notifications import (
     AUDIT_XCOM_KEY,
     AuditNotifier,
@@ -39,8 +40,8 @@ class TaskInstanceStub:
 
 def events() -> list[AuditEvent]:
     return [
-        AuditEvent(now_iso(), "idx-2024.03", "force_merge", "success", 2.0, {"segments": 5}, {"segments": 1}),
-        AuditEvent(now_iso(), "idx-2026.11", "skip", "skipped", reason="month 2026.11 is not closed yet"),
+        AuditEvent(now_ms(), "idx-2024.03", "force_merge", "success", 2.0, {"segments": 5}, {"segments": 1}),
+        AuditEvent(now_ms(), "idx-2026.11", "skip", "skipped", reason="month 2026.11 is not closed yet"),
     ]
 
 
