@@ -309,13 +309,14 @@ def leases(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
 
 
 def release_after_ttl(es: Elasticsearch, prefix: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Run ``index_setup.release_expired`` as it would run once the lease TTL has passed."""
-    from genesys_es.load import index_setup
+    """Run ``leases.release_expired`` as it would run once the lease TTL has passed."""
+    from genesys_es import instants
+    from genesys_es.load import leases
 
-    later = datetime.now(UTC) + timedelta(seconds=index_setup.DEFAULT_LEASE_TTL_S + 1)
+    later = datetime.now(UTC) + timedelta(seconds=leases.DEFAULT_LEASE_TTL_S + 1)
     with monkeypatch.context() as patch:
-        patch.setattr(index_setup, "_now", lambda: later)
-        return index_setup.release_expired(es, prefix)
+        patch.setattr(instants, "now", lambda: later)
+        return leases.release_expired(es, prefix)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.1) -> bool:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.load.index_setup import active_writer_indices, ensure_index_resources, monthly_index
+from genesys_es.load.index_setup import ensure_index_resources, monthly_index
+from genesys_es.load.leases import active_writer_indices
 from tests.faults.conftest import (
     DAY_START,
     REPO,

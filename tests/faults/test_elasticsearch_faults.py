@@ -12,12 +12,8 @@ from elasticsearch import Elasticsearch
 
 from genesys_es.load import bulk
 from genesys_es.load.bulk import BulkWriteError
-from genesys_es.load.index_setup import (
-    active_writer_indices,
-    deadletter_index,
-    ensure_index_resources,
-    monthly_index,
-)
+from genesys_es.load.index_setup import deadletter_index, ensure_index_resources, monthly_index
+from genesys_es.load.leases import active_writer_indices
 from genesys_es.operators.genesys_to_elasticsearch import PartitionFailedError
 from tests.faults.conftest import (
     DAY_START,

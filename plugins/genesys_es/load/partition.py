@@ -20,7 +20,7 @@ from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import Partition
 from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE, BulkResult, BulkWriter
 from genesys_es.load.gc_tuning import frozen_heap
-from genesys_es.load.index_setup import bulk_write_session, deadletter_index, monthly_index
+from genesys_es.load.index_setup import deadletter_index, monthly_index
 from genesys_es.load.ingest import (
     PartitionStats,
     conversation_actions,
@@ -28,6 +28,7 @@ from genesys_es.load.ingest import (
     page_conversations,
     serialized_actions,
 )
+from genesys_es.load.leases import WriterSession
 from genesys_es.load.read_ahead import ReadAhead
 from genesys_es.transform.pii import PiiPolicy
 
@@ -149,9 +150,7 @@ def _write_under_lease(
 
     The read-ahead is closed before the lease is released, so no page is fetched after the lease ends.
     """
-    with bulk_write_session(
-        writer.es, how.index_prefix, [index], how.holder, bulk_settings=how.bulk_settings
-    ):
+    with WriterSession(writer.es, how.index_prefix, [index], how.holder, bulk_settings=how.bulk_settings):
         try:
             if how.before_write is not None:
                 how.before_write(writer.es, index)

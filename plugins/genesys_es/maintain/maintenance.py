@@ -8,7 +8,7 @@ Rules:
 * only monthly indices ``<prefix>-YYYY.MM`` are considered;
 * a month is *closed* once ``closed_after_days`` days of the next month have passed (late updates of
   conversations that were still open, and retries, land in the first days); the current month never is;
-* an index with a live writer lease (:func:`genesys_es.load.index_setup.active_writer_indices`) is never touched,
+* an index with a live writer lease (:func:`genesys_es.load.leases.active_writer_indices`) is never touched,
   and the lease is checked again right before acting;
 * constraints skip an index with the reason: red health, closed index, more shards than ``max_shards``,
   bigger than ``max_size_bytes`` (archive it instead), disk usage at or above the chosen watermark, or less

@@ -128,8 +128,8 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
 def refresh_open_conversations(run: dict[str, Any]) -> dict[str, Any]:
     """Re-read conversations indexed while still open before the run's range, until Genesys ends them."""
     from genesys_es.extract.paging import ConversationPager
-    from genesys_es.load.bulk import find_open_conversations
     from genesys_es.load.ingest import index_conversations
+    from genesys_es.load.ranges import find_open_conversations
     from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
     config = _config(run)
@@ -176,7 +176,7 @@ def finalize_run(
     from airflow.sdk.exceptions import AirflowSkipException
 
     from genesys_es.extract.paging import ConversationPager
-    from genesys_es.load.bulk import delete_absent_at_source
+    from genesys_es.load.ranges import delete_absent_at_source
 
     config = _config(run)
     if config.dry_run:

@@ -148,7 +148,8 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Inventory, plan, act, audit; return counts of actions by status."""
-        from genesys_es.load.index_setup import active_writer_indices, validate_prefix
+        from genesys_es.load.index_setup import validate_prefix
+        from genesys_es.load.leases import active_writer_indices
 
         prefix = validate_prefix(str(self.index_prefix))
         constraints = self.constraints()

@@ -12,7 +12,7 @@ from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import split_days
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.instants import parse_strict, to_iso
-from genesys_es.load import index_setup
+from genesys_es.load import leases
 from genesys_es.operators.rendered import rendered_number
 from genesys_es.verify import health, latency, reconciliation
 from genesys_es.verify.counts import VerificationError
@@ -174,7 +174,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         self.log.info("Health: %s", state.message())
         if not state.ok:
             failures.append(state.message())
-        failures += index_setup.settings_drift(es, alias)
+        failures += leases.settings_drift(es, alias)
         checks = self.check_days(es, start, end, tolerance, context.get("run_id"))
         failures += [f"{c.day}: {c.reconciliation.message()}" for c in checks if not c.ok]
         report, latency_failure = self.measure_latency(es, alias, start, end, *probing)

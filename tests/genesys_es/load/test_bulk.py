@@ -10,19 +10,14 @@ import pendulum
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.load.bulk import (
-    BulkResult,
-    BulkWriteError,
-    BulkWriter,
-    delete_absent_at_source,
-    find_open_conversations,
-)
+from genesys_es.load.bulk import BulkResult, BulkWriteError, BulkWriter
 from genesys_es.load.index_setup import (
     deadletter_index,
     ensure_index_resources,
     ensure_monthly_indices,
     monthly_index,
 )
+from genesys_es.load.ranges import delete_absent_at_source, find_open_conversations
 from genesys_es.transform.documents import build_document
 from genesys_es.transform.pii import PiiPolicy
 from tests.genesys_es import sample_conversations as samples

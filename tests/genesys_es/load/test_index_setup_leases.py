@@ -9,16 +9,8 @@ import time
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.load.index_setup import (
-    BULK_SETTINGS,
-    WriterSession,
-    active_writer_indices,
-    bulk_write_session,
-    ensure_index_resources,
-    ensure_monthly_indices,
-    release_expired,
-    writers_index,
-)
+from genesys_es.load.index_setup import ensure_index_resources, ensure_monthly_indices, writers_index
+from genesys_es.load.leases import BULK_SETTINGS, WriterSession, active_writer_indices, release_expired
 
 
 @pytest.fixture
@@ -37,7 +29,7 @@ ORIGINAL = {"index.refresh_interval": "5s", "index.number_of_replicas": "1"}
 
 def test_single_session_applies_and_restores(es: Elasticsearch, prefix: str) -> None:
     index = f"{prefix}-2024.03"
-    with bulk_write_session(es, prefix, [index], "run-1:0:1", ttl_s=30, bulk_settings=True) as session:
+    with WriterSession(es, prefix, [index], "run-1:0:1", ttl_s=30, bulk_settings=True) as session:
         assert settings_of(es, index) == BULK_SETTINGS
         assert session.applied == [index]
         assert active_writer_indices(es, prefix) == {index}
@@ -57,7 +49,7 @@ def test_an_index_without_explicit_refresh_interval_is_reset_to_default(
 ) -> None:
     (index,) = ensure_monthly_indices(es, prefix, ["2024.05"])
     es.indices.put_settings(index=index, settings={"index.refresh_interval": None})
-    with bulk_write_session(es, prefix, [index], "solo", ttl_s=30, bulk_settings=True):
+    with WriterSession(es, prefix, [index], "solo", ttl_s=30, bulk_settings=True):
         assert settings_of(es, index) == BULK_SETTINGS
     assert settings_of(es, index) == {"index.refresh_interval": None, "index.number_of_replicas": "1"}
 
@@ -85,7 +77,7 @@ def test_an_expired_lease_is_ignored_and_cleaned(es: Elasticsearch, prefix: str)
     time.sleep(1.3)
     assert active_writer_indices(es, prefix) == set()
     # a new writer finds the index still in bulk mode; it restores the originals when it is done
-    with bulk_write_session(es, prefix, [index], "retry-task", ttl_s=30, bulk_settings=True) as session:
+    with WriterSession(es, prefix, [index], "retry-task", ttl_s=30, bulk_settings=True) as session:
         assert session.applied == []
         assert settings_of(es, index) == BULK_SETTINGS
     assert settings_of(es, index) == ORIGINAL
@@ -108,7 +100,7 @@ def test_release_expired_restores_after_a_killed_writer(es: Elasticsearch, prefi
 
 def test_leases_are_renewed_while_the_session_lives(es: Elasticsearch, prefix: str) -> None:
     index = f"{prefix}-2024.03"
-    with bulk_write_session(es, prefix, [index], "long-task", ttl_s=1.2):
+    with WriterSession(es, prefix, [index], "long-task", ttl_s=1.2):
         time.sleep(2.0)  # longer than the ttl: only renewals keep the lease alive
         assert active_writer_indices(es, prefix) == {index}
     assert active_writer_indices(es, prefix) == set()
@@ -125,7 +117,7 @@ def test_concurrent_sessions_always_end_restored(es: Elasticsearch, prefix: str)
         try:
             for round_ in range(3):
                 chosen = rng.sample(indices, rng.choice([1, 2]))
-                with bulk_write_session(es, prefix, chosen, f"w{n}-{round_}", ttl_s=30, bulk_settings=True):
+                with WriterSession(es, prefix, chosen, f"w{n}-{round_}", ttl_s=30, bulk_settings=True):
                     time.sleep(rng.uniform(0, 0.2))
                     in_bulk_while_held.append(active_writer_indices(es, prefix) >= set(chosen))
         except BaseException as exc:
@@ -152,13 +144,13 @@ def test_bad_holder_or_ttl(es: Elasticsearch, prefix: str) -> None:
 
 def test_release_expired_repairs_an_interrupted_release(es: Elasticsearch, prefix: str) -> None:
     index = f"{prefix}-2024.03"
-    with bulk_write_session(es, prefix, [index], "first", ttl_s=30, bulk_settings=True):
+    with WriterSession(es, prefix, [index], "first", ttl_s=30, bulk_settings=True):
         pass
     # the last releaser flipped the record but died before restoring the settings
     es.indices.put_settings(index=index, settings=BULK_SETTINGS)
     assert release_expired(es, prefix) == [index]
     assert settings_of(es, index) == ORIGINAL
     # while a writer holds the index, nothing is touched
-    with bulk_write_session(es, prefix, [index], "second", ttl_s=30, bulk_settings=True):
+    with WriterSession(es, prefix, [index], "second", ttl_s=30, bulk_settings=True):
         assert release_expired(es, prefix) == []
         assert settings_of(es, index) == BULK_SETTINGS
