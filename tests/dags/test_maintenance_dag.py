@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.maintain.maintenance import inventory, target_settings
+from genesys_es.maintain.inventory import inventory, target_settings
 from tests.genesys_es.maintain.test_maintenance import load_segments
 from tests.genesys_es.verify.test_counts import install_template
 

@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator
 
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.instants import now_ms
-from genesys_es.maintain import audit, maintenance
+from genesys_es.maintain import audit, inventory, maintenance
 from genesys_es.maintain.audit import AuditEvent
 from genesys_es.maintain.notifications import AUDIT_XCOM_KEY
 from genesys_es.operators.rendered import rendered_number
@@ -160,9 +160,9 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
         )
         es = self.get_es()
 
-        infos = maintenance.inventory(es, prefix)
-        self.log.info("Inventory of %s-*:\n%s", prefix, maintenance.format_inventory(infos))
-        disk = maintenance.disk_usage(es, constraints.disk_watermark)
+        infos = inventory.inventory(es, prefix)
+        self.log.info("Inventory of %s-*:\n%s", prefix, inventory.format_inventory(infos))
+        disk = inventory.disk_usage(es, constraints.disk_watermark)
         for node in disk.nodes:
             self.log.info(
                 "Disk on %s: %.1f%% used (%s watermark %s)",
@@ -171,7 +171,7 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
                 disk.watermark,
                 disk.setting,
             )
-        targets = maintenance.target_settings(es, prefix)
+        targets = inventory.target_settings(es, prefix)
         if replicas is not None:
             targets["replicas"] = replicas
         if refresh is not None:

@@ -7,17 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from genesys_es.maintain import maintenance
+from genesys_es.maintain import inventory, maintenance
+from genesys_es.maintain.inventory import DiskUsage, IndexInfo, watermark_threshold
 from genesys_es.maintain.maintenance import (
     Constraints,
-    DiskUsage,
-    IndexInfo,
     check_constraints,
     execute_plan,
-    inventory,
     is_closed_month,
     plan_actions,
-    watermark_threshold,
 )
 from tests.genesys_es.verify.test_counts import index_conversations, install_template
 
@@ -57,7 +54,7 @@ def test_watermark_thresholds() -> None:
     assert watermark_threshold("10gb", 100 * gib) == 90 * gib  # absolute values are free space
     assert watermark_threshold("90%", 10_000 * gib, "150GB") == 9_850 * gib  # headroom caps the free space
     with pytest.raises(ValueError):
-        maintenance.parse_bytes("lots")
+        inventory.parse_bytes("lots")
 
 
 def test_closed_months() -> None:
@@ -122,16 +119,16 @@ def test_inventory_and_execution(es: Elasticsearch, index_prefix: str) -> None:
     )
     es.indices.create(index=f"{index_prefix}-deadletter")  # not a monthly index: not inventoried
 
-    infos = {i.name: i for i in inventory(es, index_prefix)}
+    infos = {i.name: i for i in inventory.inventory(es, index_prefix)}
     assert set(infos) == {past, current}
     assert infos[past].segments >= 4 and infos[past].docs == 80 and infos[past].replicas == 0
     assert infos[past].refresh_interval == "-1" and infos[current].segments >= 3
-    table = maintenance.format_inventory(list(infos.values()))
+    table = inventory.format_inventory(list(infos.values()))
     assert past in table and "segments" in table
 
-    disk = maintenance.disk_usage(es, "high")
+    disk = inventory.disk_usage(es, "high")
     assert disk.nodes and disk.nodes[0]["total_bytes"] > disk.nodes[0]["threshold_bytes"] > 0
-    targets = maintenance.target_settings(es, index_prefix)
+    targets = inventory.target_settings(es, index_prefix)
     plan = plan_actions(
         infos.values(),
         now=NOW,
@@ -148,7 +145,7 @@ def test_inventory_and_execution(es: Elasticsearch, index_prefix: str) -> None:
     assert [e.action for e in events] == seen == [p.action for p in plan]
     merge = next(e for e in events if e.index == past and e.action == "force_merge")
     assert merge.status == "success" and merge.before["segments"] >= 4 and merge.after["segments"] == 1
-    after = {i.name: i for i in inventory(es, index_prefix)}
+    after = {i.name: i for i in inventory.inventory(es, index_prefix)}
     assert after[past].segments == 1 and after[past].replicas == targets["replicas"]
     assert after[past].refresh_interval == targets["refresh_interval"]
     assert after[current].segments == infos[current].segments  # the current month is left alone
@@ -159,7 +156,7 @@ def test_lease_taken_after_planning_turns_actions_into_skips(es: Elasticsearch, 
     install_template(es, index_prefix)
     past = load_segments(es, index_prefix, PAST, 2)
     plan = plan_actions(
-        inventory(es, index_prefix),
+        inventory.inventory(es, index_prefix),
         now=NOW,
         active_writers=set(),
         constraints=Constraints(),
@@ -169,4 +166,4 @@ def test_lease_taken_after_planning_turns_actions_into_skips(es: Elasticsearch, 
     )
     events = execute_plan(es, index_prefix, plan, is_writing=lambda name: name == past)
     assert {e.status for e in events if e.action == "force_merge"} == {"skipped"}
-    assert inventory(es, index_prefix)[0].segments >= 2
+    assert inventory.inventory(es, index_prefix)[0].segments >= 2
