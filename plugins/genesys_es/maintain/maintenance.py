@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -307,3 +308,66 @@ def execute_plan(
                 status, reason = "failed", f"{action.reason}: still {a.segments} segments after the merge"
         emit(AuditEvent(started, action.index, action.action, status, duration, before, after, reason))
     return events
+
+
+def run_maintenance(
+    es: Elasticsearch,
+    prefix: str,
+    constraints: Constraints,
+    *,
+    replicas: int | None = None,
+    refresh_interval: str | None = None,
+    dry_run: bool = False,
+    merge_timeout_s: float = 3600,
+    log: Any = None,
+) -> tuple[list[IndexInfo], list[AuditEvent]]:
+    """Inventory the monthly indices, plan, act on the closed months; return the inventory and the events.
+
+    :param es: the client.
+    :param prefix: the index prefix.
+    :param constraints: limits checked before acting on an index.
+    :param replicas: target replicas (None: the template's).
+    :param refresh_interval: target refresh interval (None: the template's).
+    :param dry_run: plan only; every action is reported as skipped.
+    :param merge_timeout_s: how long one force-merge may take.
+    :param log: where to write the inventory, the plan and each event (a logger).
+    """
+    from genesys_es.load.leases import active_writer_indices
+    from genesys_es.maintain.inventory import disk_usage, format_inventory, target_settings
+
+    log = log or logging.getLogger(__name__)
+    infos = inventory(es, prefix)
+    log.info("Inventory of %s-*:\n%s", prefix, format_inventory(infos))
+    disk = disk_usage(es, constraints.disk_watermark)
+    for node in disk.nodes:
+        used = 100 * (node["total_bytes"] - node["available_bytes"]) / max(1, node["total_bytes"])
+        log.info(
+            "Disk on %s: %.1f%% used (%s watermark %s)", node["name"], used, disk.watermark, disk.setting
+        )
+    targets = target_settings(es, prefix)
+    targets.update(
+        {k: v for k, v in (("replicas", replicas), ("refresh_interval", refresh_interval)) if v is not None}
+    )
+    plan = plan_actions(
+        infos,
+        now=datetime.now(UTC),
+        active_writers=active_writer_indices(es, prefix),
+        constraints=constraints,
+        disk=disk,
+        target_replicas=int(targets["replicas"]),
+        target_refresh_interval=targets["refresh_interval"],
+    )
+    if dry_run:
+        for action in plan:
+            if action.status == "todo":
+                action.status, action.reason = "skipped", f"dry run: would do {action.reason}"
+    log.info("Plan (targets %s):\n%s", targets, format_plan(plan))
+    events = execute_plan(
+        es,
+        prefix,
+        plan,
+        is_writing=lambda index: index in active_writer_indices(es, prefix),
+        merge_timeout_s=merge_timeout_s,
+        on_event=lambda event: log.info("AUDIT %s", event.line()),
+    )
+    return infos, events

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
-from genesys_es.instants import now_ms
-from genesys_es.maintain import audit, inventory, maintenance
+from genesys_es.maintain import audit, checks, maintenance
 from genesys_es.maintain.audit import AuditEvent
 from genesys_es.maintain.notifications import AUDIT_XCOM_KEY
 from genesys_es.operators.rendered import rendered_number
-from genesys_es.verify import health, latency
+from genesys_es.verify import health
 from genesys_es.verify.counts import VerificationError
 
 if TYPE_CHECKING:
@@ -149,55 +147,23 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Inventory, plan, act, audit; return counts of actions by status."""
         from genesys_es.load.index_setup import validate_prefix
-        from genesys_es.load.leases import active_writer_indices
 
         prefix = validate_prefix(str(self.index_prefix))
-        constraints = self.constraints()
         dry_run = _bool(self.dry_run, "dry_run")
         replicas = rendered_number(self.target_replicas, "target_replicas", integer=True, optional=True)
         refresh = (
             None if self.target_refresh_interval in (None, "", "None") else str(self.target_refresh_interval)
         )
         es = self.get_es()
-
-        infos = inventory.inventory(es, prefix)
-        self.log.info("Inventory of %s-*:\n%s", prefix, inventory.format_inventory(infos))
-        disk = inventory.disk_usage(es, constraints.disk_watermark)
-        for node in disk.nodes:
-            self.log.info(
-                "Disk on %s: %.1f%% used (%s watermark %s)",
-                node["name"],
-                100 * (node["total_bytes"] - node["available_bytes"]) / max(1, node["total_bytes"]),
-                disk.watermark,
-                disk.setting,
-            )
-        targets = inventory.target_settings(es, prefix)
-        if replicas is not None:
-            targets["replicas"] = replicas
-        if refresh is not None:
-            targets["refresh_interval"] = refresh
-        plan = maintenance.plan_actions(
-            infos,
-            now=datetime.now(UTC),
-            active_writers=active_writer_indices(es, prefix),
-            constraints=constraints,
-            disk=disk,
-            target_replicas=int(targets["replicas"]),
-            target_refresh_interval=targets["refresh_interval"],
-        )
-        if dry_run:
-            for action in plan:
-                if action.status == "todo":
-                    action.status, action.reason = "skipped", f"dry run: would do {action.reason}"
-        self.log.info("Plan (targets %s):\n%s", targets, maintenance.format_plan(plan))
-
-        events = maintenance.execute_plan(
+        infos, events = maintenance.run_maintenance(
             es,
             prefix,
-            plan,
-            is_writing=lambda index: index in active_writer_indices(es, prefix),
+            self.constraints(),
+            replicas=replicas,
+            refresh_interval=refresh,
+            dry_run=dry_run,
             merge_timeout_s=self.merge_timeout_s,
-            on_event=lambda event: self.log.info("AUDIT %s", event.line()),
+            log=self.log,
         )
         self.record(es, events, context)
         counts = Counter(e.status for e in events)
@@ -264,57 +230,16 @@ class ElasticsearchIndexVerifyOperator(_AuditingOperator):
         runs = rendered_number(self.latency_runs, "latency_runs", integer=True, minimum=1, optional=True) or 1
         warmup = rendered_number(self.latency_warmup, "latency_warmup", integer=True, optional=True) or 0
         es = self.get_es()
-        events: list[AuditEvent] = []
-        failures: list[str] = []
-
-        started = now_ms()
-        state = health.check_health(es, alias, target_status)
-        events.append(
-            AuditEvent(
-                started,
-                alias,
-                "verify_health",
-                "success" if state.ok else "failed",
-                after={"status": state.status, "indices": len(state.indices)},
-                reason=state.message(),
-            )
+        events, result, failures = checks.check_index(
+            es,
+            alias,
+            target_status,
+            latency_target=target,
+            runs=runs,
+            warmup=warmup,
+            probes_path=self.probes_path,
+            log=self.log,
         )
-        if not state.ok:
-            failures.append(state.message())
-
-        result: dict[str, Any] = {"index": alias, "health": state.status, "latency": None}
-        if target is not None:
-            started = now_ms()
-            probes = latency.load_probes(self.probes_path)
-            report = latency.run_probes(es, alias, probes, runs=runs, warmup=warmup)
-            self.log.info("Latency (%d runs after %d warm-up):\n%s", runs, warmup, report.table())
-            numbers = {
-                "p50_ms": round(report.client_p50_ms, 1),
-                "p95_ms": round(report.client_p95_ms, 1),
-                "max_ms": round(report.client_max_ms, 1),
-                "took_p95_ms": round(report.took_p95_ms, 1),
-                "target_p95_ms": target,
-            }
-            ok = report.meets(target)
-            reason = (
-                f"p95 {numbers['p95_ms']} ms {'<=' if ok else 'exceeds'} target {target} ms "
-                f"(p50 {numbers['p50_ms']} ms, max {numbers['max_ms']} ms, server took p95 {numbers['took_p95_ms']} ms)"
-            )
-            duration = sum(p.client_p50_ms for p in report.probes) * (runs + warmup) / 1000
-            events.append(
-                AuditEvent(
-                    started,
-                    alias,
-                    "verify_latency",
-                    "success" if ok else "failed",
-                    round(duration, 3),
-                    after=numbers,
-                    reason=reason,
-                )
-            )
-            result["latency"] = numbers
-            if not ok:
-                failures.append(f"query latency {reason}")
         for event in events:
             self.log.info("AUDIT %s", event.line())
         self.record(es, events, context)
