@@ -41,7 +41,8 @@ class RequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._space(self.requests_per_minute)
+        self._interval = 60.0 / self.requests_per_minute if self.requests_per_minute else 0.0
+        self._tolerance = (burst - 1) * self._interval
         self._tat = clock()  # theoretical arrival time of the next conforming request
         self._paused_until = 0.0
         self.granted = 0
@@ -80,24 +81,6 @@ class RequestBudget:
                     self.waited_seconds += waited
                     return waited
 
-    def set_rate(self, requests_per_minute: float) -> None:
-        """Change the steady rate from the next request on (a budget shared with a varying number of tasks).
-
-        :param requests_per_minute: the new budget; must be positive (an unlimited budget stays unlimited).
-        """
-        if requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
-        with self._lock:
-            if self.unlimited:
-                return
-            self.requests_per_minute = requests_per_minute
-            self._space(requests_per_minute)
-
-    def _space(self, requests_per_minute: float) -> None:
-        """Set the gap between requests and the burst tolerance for a rate (0 = unlimited)."""
-        self._interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
-        self._tolerance = (self.burst - 1) * self._interval
-
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (after a 429), then resume at the steady rate.
 
@@ -109,15 +92,3 @@ class RequestBudget:
                 self._paused_until = until
                 self.pauses += 1
             self._tat = max(self._tat, self._paused_until)
-
-    @classmethod
-    def shared(cls, total_per_minute: float, parts: int, burst: int = 1) -> RequestBudget:
-        """Return the budget of one of ``parts`` processes sharing ``total_per_minute`` (e.g. pool slots).
-
-        :param total_per_minute: the OAuth client's whole budget.
-        :param parts: how many processes spend it at once (the ``genesys_api`` pool size).
-        :param burst: burst allowance of each part.
-        """
-        if parts < 1:
-            raise ValueError(f"parts must be at least 1, got {parts}")
-        return cls(total_per_minute / parts, burst=burst)

@@ -194,9 +194,10 @@ def finalize_run(
         # Every partition of this run succeeded and stamped its documents with the run id: what the range
         # holds with another run id is looked up at the source, and deleted only when it is gone there.
         with _genesys() as hook:
+            pager = ConversationPager(hook)
 
             def still_at_source(ids: list[str]) -> set[str]:
-                found = ConversationPager(hook).get_conversations(ids, start=config.start, end=config.end)
+                found = pager.get_conversations(ids, start=config.start, end=config.end)
                 return {c["conversationId"] for c in found}
 
             deleted = delete_absent_at_source(

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from elasticsearch import Elasticsearch
 
-    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-
 
 class GenesysElasticsearchVerifyOperator(BaseOperator):
     """Verify ingested UTC days of Genesys conversations in Elasticsearch; fail with the numbers.
@@ -103,7 +101,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         self.settle_minutes = settle_minutes
         self.settle_lookback_days = settle_lookback_days
         self.repair = repair
-        self._hook: GenesysCloudHook | None = None
+        self._pager: ConversationPager | None = None
         self._es: Elasticsearch | None = None
 
     # -- the two sides --------------------------------------------------------------------------
@@ -115,16 +113,17 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         return self._es
 
     @property
-    def genesys(self) -> GenesysCloudHook:
-        """Return the Genesys hook (one per task, so the token and the budget are shared)."""
-        if self._hook is None:
+    def pager(self) -> ConversationPager:
+        """Return the Genesys reader (one hook per task, so the token and the budget are shared)."""
+        if self._pager is None:
             from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
             from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
-            self._hook = GenesysCloudHook(
+            hook = GenesysCloudHook(
                 genesys_conn_id=self.genesys_conn_id, budget_store=ElasticsearchBudgetStore(self.get_es())
             )
-        return self._hook
+            self._pager = ConversationPager(hook)
+        return self._pager
 
     def source_count(self, start: datetime, end: datetime) -> int:
         """Return Genesys' conversation count for ``[start, end)``.
@@ -132,7 +131,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         :param start: interval start.
         :param end: interval end.
         """
-        return int(ConversationPager(self.genesys).count(start, end))
+        return int(self.pager.count(start, end))
 
     def source_ids(self, start: datetime, end: datetime) -> Iterator[str]:
         """Yield the ids of the conversations Genesys reports as started in ``[start, end)``.
@@ -140,7 +139,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         :param start: interval start.
         :param end: interval end.
         """
-        return reconciliation.source_ids(ConversationPager(self.genesys), start, end)
+        return reconciliation.source_ids(self.pager, start, end)
 
     def fetch_and_index(self, ids: list[str], start: datetime, end: datetime, run_id: str | None) -> int:
         """Fetch conversations by id from Genesys and index them; return how many were indexed.
@@ -153,7 +152,7 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         from genesys_es.load.ingest import index_conversations
         from genesys_es.operators.genesys_to_elasticsearch import pii_policy_for
 
-        conversations = ConversationPager(self.genesys).get_conversations(ids, start=start, end=end)
+        conversations = self.pager.get_conversations(ids, start=start, end=end)
         result, _ = index_conversations(
             self.get_es(),
             conversations,

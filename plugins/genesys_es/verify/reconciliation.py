@@ -34,7 +34,7 @@ ID_LISTING_LIMIT = int(PAGINATION_CAP * 0.9)
 
 
 class DaySource(Protocol):
-    """What a check needs from Genesys (``GenesysCloudHook`` fits)."""
+    """What listing a day's ids needs from Genesys (``extract.paging.ConversationPager`` fits)."""
 
     def count(self, start: datetime, end: datetime) -> int: ...
 
@@ -143,7 +143,7 @@ def check_day(
             end,
             source_count=count(start, end),
             source_ids=lambda: ids(start, end),
-            tolerance=0.0 if not growing else tolerance,
+            tolerance=tolerance if growing else 0.0,
             growing=growing,
             list_limit=list_limit,
             deadletter_index=deadletter_index(prefix),
@@ -152,9 +152,12 @@ def check_day(
     rec = run()
     repaired = 0
     if not growing and not rec.ok and repair is not None and rec.missing_total > rec.deadlettered:
-        missing = list(rec.missing_ids) if rec.missing_total <= len(rec.missing_ids) else None
-        if missing is None:  # more than listed: list them all for the fetch
-            missing = find_missing_ids(es, prefix, ids(start, end))
+        # The reconciliation lists at most list_limit ids: list them all for the fetch when there are more.
+        missing = (
+            rec.missing_ids
+            if rec.missing_total <= len(rec.missing_ids)
+            else find_missing_ids(es, prefix, ids(start, end))
+        )
         log.info("%s: fetching %d missing conversation(s) from Genesys", day, len(missing))
         repaired = repair(missing, start, end)
         rec = run()

@@ -105,13 +105,6 @@ def test_unlimited_budget_never_waits():
     assert budget.unlimited
 
 
-def test_shared_budget_divides_the_total():
-    part = RequestBudget.shared(300, 4)
-    assert part.interval == pytest.approx(60 / 75)
-    with pytest.raises(ValueError, match="parts"):
-        RequestBudget.shared(300, 0)
-
-
 @pytest.mark.parametrize(("rpm", "burst"), [(-1, 1), (60, 0)])
 def test_bad_arguments(rpm, burst):
     with pytest.raises(ValueError):
@@ -165,26 +158,3 @@ def test_threads_never_get_the_same_slot():
     assert budget.granted == 4000
     # The first request goes out at once (no sleep); the other 3999 each got their own 10 ms slot.
     assert sorted(round((s - now) / 0.01) for s in slots) == list(range(1, 4000))
-
-
-def test_set_rate_changes_the_spacing_from_the_next_request():
-    budget, clock = _budget(75)
-    budget.acquire()
-    budget.acquire()
-    t0 = clock()
-    budget.set_rate(300)  # the request already scheduled keeps the old gap, the ones after use the new
-    budget.acquire()
-    t1 = clock()
-    budget.acquire()
-    assert t1 - t0 == pytest.approx(60 / 75)
-    assert clock() - t1 == pytest.approx(60 / 300)
-    assert budget.requests_per_minute == 300
-
-
-def test_set_rate_rejects_nonsense_and_keeps_unlimited_budgets_unlimited():
-    budget, _ = _budget(60)
-    with pytest.raises(ValueError):
-        budget.set_rate(0)
-    unlimited, _ = _budget(0)
-    unlimited.set_rate(300)
-    assert unlimited.unlimited
