@@ -16,6 +16,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, conf, dag
 
 from genesys_es.assets import CONVERSATIONS_INDEX, DEFAULT_INDEX_PREFIX
+from genesys_es.load.index_setup import PREFIX_PATTERN
 from genesys_es.maintain.audit import DEFAULT_AUDIT_INDEX
 from genesys_es.maintain.notifications import AuditWebhookNotifier
 from genesys_es.operators.maintenance import (
@@ -47,8 +48,8 @@ NOTIFIERS = [AuditWebhookNotifier(WEBHOOK_CONN_ID, payload_format=WEBHOOK_FORMAT
         ),
     },
     params={
-        "index_prefix": Param(DEFAULT_INDEX_PREFIX, type="string", pattern=r"^[a-z0-9][a-z0-9._-]*$"),
-        "audit_index": Param(DEFAULT_AUDIT_INDEX, type="string", pattern=r"^[a-z0-9][a-z0-9._-]*$"),
+        "index_prefix": Param(DEFAULT_INDEX_PREFIX, type="string", pattern=PREFIX_PATTERN),
+        "audit_index": Param(DEFAULT_AUDIT_INDEX, type="string", pattern=PREFIX_PATTERN),
         "max_shards": Param(
             10, type="integer", minimum=1, description="Most shard copies an index may have."
         ),

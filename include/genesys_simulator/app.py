@@ -19,7 +19,13 @@ from include.genesys_simulator.bodies import ClockRequest, FaultRequest
 from include.genesys_simulator.clock import SimClock
 from include.genesys_simulator.config import SimulatorConfig
 from include.genesys_simulator.dataset import Dataset
-from include.genesys_simulator.errors import ApiError, not_found, too_many_requests
+from include.genesys_simulator.errors import (
+    DETAILS_PERMISSION,
+    ApiError,
+    missing_permission,
+    not_found,
+    too_many_requests,
+)
 from include.genesys_simulator.faults import FaultInjector, FaultMiddleware
 from include.genesys_simulator.faults_profile import FaultProfile
 from include.genesys_simulator.jobs import JobStore
@@ -175,6 +181,8 @@ def create_app(state: SimulatorState) -> FaultMiddleware:
             if not allowed:
                 state.stats.add("rate_limited")
                 raise too_many_requests(reset)
+            if not state.config.analytics_permission and request.url.path.startswith(DETAILS):
+                raise missing_permission(DETAILS_PERMISSION)
             raw = await request.body()
             payload = await run_in_threadpool(handler, raw)
             if isinstance(payload, RenderedPage):

@@ -25,6 +25,7 @@ class SimulatorConfig:
     max_interval_days: int = 7  # details query interval maximum (see docs/simulator.md)
     job_fulfill_seconds: float = 0.5  # time a details job stays QUEUED before FULFILLED
     job_data_lag_seconds: int = 0  # dataAvailabilityDate = now - lag
+    analytics_permission: bool = True  # False: the client's role lacks it; every details endpoint answers 403
     weekday_volume: bool = True  # False: every day has exactly conversations_per_day
     response_cache_mb: int = 0  # > 0: keep rendered pages of settled intervals (see page_cache.py)
 

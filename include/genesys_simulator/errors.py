@@ -52,6 +52,17 @@ class ApiError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
+#: The permission the details query and the details jobs need.
+DETAILS_PERMISSION = "analytics:conversationDetail:view"
+
+
+def missing_permission(permission: str) -> ApiError:
+    """Return the 403 a client whose role lacks ``permission`` gets (wording as reported, not verified)."""
+    return ApiError(
+        403, "missing.permissions", f"You are missing the following permission(s): [{permission}]"
+    )
+
+
 def bad_request(message: str, code: str = "bad.request") -> ApiError:
     """Return a 400 error."""
     return ApiError(400, code, message)

@@ -54,9 +54,17 @@ class GenesysPaginationCapError(GenesysError):
     """An open-ended read reached the API's 100,000-result pagination cap; plan smaller intervals."""
 
 
+class GenesysJobError(GenesysError):
+    """Raised when a details job cannot serve its results: refused, failed too often, or gone."""
+
+
 class PlanningError(ValueError):
     """A day could not be planned into partitions within the configured limits."""
 
 
 class PartitionFailedError(RuntimeError):
     """Raised when a partition cannot be completed (the task is retried)."""
+
+
+class MaintenanceError(RuntimeError):
+    """Raised when a maintenance action failed; the message lists every failed action."""

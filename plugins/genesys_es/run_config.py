@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION
+from genesys_es.load.index_setup import validate_prefix
 
 MAX_RANGE_DAYS = 31
-INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 
 #: Every param the ingest DAG declares; anything else in a run's conf is refused (a misspelling).
 KNOWN_PARAMS: frozenset[str] = frozenset(
@@ -26,6 +25,7 @@ KNOWN_PARAMS: frozenset[str] = frozenset(
         "refresh_open_days",
         "index_prefix",
         "latency_target_p95_ms",
+        "path",
     }
 )
 #: A drill param, accepted only where ``[genesys_es] allow_drills`` is on (tests): labels of partitions
@@ -34,6 +34,7 @@ DRILL_PARAM = "chaos_fail_partitions"
 
 Mode = Literal["upsert", "rebuild"]
 PiiMode = Literal["hash", "drop", "keep"]
+ReadPath = Literal["sync", "jobs"]
 
 
 class RunConfigError(ValueError):
@@ -53,6 +54,7 @@ class RunConfig:
     dry_run: bool = False
     deadletter_threshold: int = 0
     refresh_open_days: int = 3
+    path: ReadPath = "sync"
     chaos_fail_partitions: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -168,14 +170,19 @@ def build_run_config(
         if date_from > now.date():
             errors.append(f"date_from ({date_from}) is in the future")
     prefix = str(params.get("index_prefix") or "genesys-conversations")
-    if not INDEX_PREFIX_RE.match(prefix):
-        errors.append(f"index_prefix must be lowercase letters, digits, '-' or '_', got {prefix!r}")
+    try:
+        validate_prefix(prefix)
+    except ValueError as err:
+        errors.append(str(err))
     mode = params.get("mode") or "upsert"
     if mode not in ("upsert", "rebuild"):
         errors.append(f"mode must be 'upsert' or 'rebuild', got {mode!r}")
     pii = params.get("pii") or "drop"
     if pii not in ("hash", "drop", "keep"):
         errors.append(f"pii must be 'hash', 'drop' or 'keep', got {pii!r}")
+    path = params.get("path") or "sync"
+    if path not in ("sync", "jobs"):
+        errors.append(f"path must be 'sync' (details query) or 'jobs' (jobs API, for history), got {path!r}")
     page_size = _as_int(params, "page_size", 100, 1, 100, errors)
     pages_per_partition = _as_int(params, "pages_per_partition", DEFAULT_PAGES_PER_PARTITION, 1, 1000, errors)
     threshold = _as_int(params, "deadletter_threshold", 0, 0, 10_000_000, errors)
@@ -201,5 +208,6 @@ def build_run_config(
         dry_run=bool(dry_run),
         deadletter_threshold=threshold,
         refresh_open_days=refresh_open_days,
+        path=path,
         chaos_fail_partitions=tuple(chaos),
     )

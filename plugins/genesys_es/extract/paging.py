@@ -188,6 +188,21 @@ class ConversationPager:
                 future.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
 
+    def pages(self, part: Any, concurrency: int) -> Iterator[ConversationPage]:
+        """Yield a partition's pages, as a partition's source (see :func:`genesys_es.load.partition`).
+
+        :param part: the partition (sub-interval and page range).
+        :param concurrency: pages fetched at once.
+        """
+        return self.iter_pages(
+            part.start,
+            part.end,
+            first_page=part.first_page,
+            last_page=part.last_page,
+            page_size=part.page_size,
+            concurrency=concurrency,
+        )
+
     def get_conversations(
         self,
         conversation_ids: list[str],

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 from genesys_es.exceptions import PlanningError
 from genesys_es.extract.models import MAX_PAGE_SIZE, PAGINATION_CAP
@@ -60,6 +60,7 @@ class Partition:
     :param last_page: last page to read, or None to read until the first short or empty page.
     :param page_size: results per page.
     :param expected: results the page range held when it was planned.
+    :param path: ``sync`` (pages of the details query) or ``jobs`` (a details job's results by cursor).
     """
 
     start: datetime
@@ -69,6 +70,7 @@ class Partition:
     page_size: int
     expected: int
     label: str = field(default="", compare=False)
+    path: Literal["sync", "jobs"] = "sync"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", as_utc(self.start))
@@ -77,9 +79,12 @@ class Partition:
             raise ValueError(f"partition start {self.start} must be before its end {self.end}")
         if self.first_page < 1 or (self.last_page is not None and self.last_page < self.first_page):
             raise ValueError(f"bad page range {self.first_page}..{self.last_page}")
+        if self.path not in ("sync", "jobs"):
+            raise ValueError(f"partition path must be 'sync' or 'jobs', got {self.path!r}")
         if not self.label:
+            pages = None if self.path == "sync" else "jobs"
             object.__setattr__(
-                self, "label", make_label(self.start, self.end, self.first_page, self.last_page)
+                self, "label", make_label(self.start, self.end, self.first_page, self.last_page, pages)
             )
 
     @property
@@ -102,6 +107,7 @@ class Partition:
             "page_size": self.page_size,
             "expected": self.expected,
             "label": self.label,
+            "path": self.path,
         }
 
     @classmethod
@@ -119,18 +125,22 @@ class Partition:
                 page_size=int(data["page_size"]),
                 expected=int(data.get("expected", 0)),
                 label=str(data.get("label") or ""),
+                path=data.get("path", "sync"),
             )
         except KeyError as err:
             raise ValueError(f"partition dict lacks {err.args[0]!r}: {dict(data)!r}") from None
 
 
-def make_label(start: datetime, end: datetime, first_page: int, last_page: int | None) -> str:
+def make_label(
+    start: datetime, end: datetime, first_page: int, last_page: int | None, pages: str | None = None
+) -> str:
     """Return a readable label such as ``2024-03-01 09:00-12:00 p1-20`` (``p7`` for one page, ``p21+`` open-ended).
 
     :param start: sub-interval start.
     :param end: sub-interval end.
     :param first_page: first page.
     :param last_page: last page or None.
+    :param pages: the label's last word instead of the page range (``jobs`` for a job's slice).
     """
     start, end = as_utc(start), as_utc(end)
     fmt = "%H:%M" if start.second == 0 and end.second == 0 else "%H:%M:%S"
@@ -140,12 +150,10 @@ def make_label(start: datetime, end: datetime, first_page: int, last_page: int |
         end_text = end.strftime(fmt)
     else:
         end_text = end.strftime(f"%Y-%m-%d {fmt}")
-    if last_page is None:
+    if pages is None and last_page is None:
         pages = f"p{first_page}+"
-    elif last_page == first_page:
-        pages = f"p{first_page}"
-    else:
-        pages = f"p{first_page}-{last_page}"
+    elif pages is None:
+        pages = f"p{first_page}" if last_page == first_page else f"p{first_page}-{last_page}"
     return f"{start.strftime('%Y-%m-%d')} {start.strftime(fmt)}-{end_text} {pages}"
 
 

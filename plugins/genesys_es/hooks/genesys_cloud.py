@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
@@ -33,6 +33,9 @@ from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.rate_limit import RequestBudget
 from genesys_es.extract.regions import DEFAULT_REGION, region_hosts
 from genesys_es.extract.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget, budget_key
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 DEFAULT_REQUESTS_PER_MINUTE = 300
 
@@ -490,3 +493,13 @@ class GenesysCloudHook(BaseHook):
         except (GenesysError, ValueError, requests.RequestException) as err:
             return False, f"{type(err).__name__}: {err}"
         return True, f"Connected to Genesys Cloud at {self.api_base}: {hits} conversations in the last hour"
+
+
+def genesys_hook(genesys_conn_id: str, es: Elasticsearch, **kwargs: Any) -> GenesysCloudHook:
+    """Return a hook whose requests spend the OAuth client's one budget, shared in Elasticsearch.
+
+    :param genesys_conn_id: the ``genesys_cloud`` connection.
+    :param es: the Elasticsearch client holding the budget (``genesys-request-budget``).
+    :param kwargs: more :class:`GenesysCloudHook` arguments.
+    """
+    return GenesysCloudHook(genesys_conn_id, budget_store=ElasticsearchBudgetStore(es), **kwargs)

@@ -30,7 +30,10 @@ TEMPLATES_DIR = Path(
         "GENESYS_ES_TEMPLATES_DIR", Path(__file__).resolve().parents[3] / "include" / "index_templates"
     )
 )
-_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+#: An index prefix: lowercase, starting with a letter (so a DAG's natively rendered ``{{ params.index_prefix }}``
+#: stays a string: "2024" would render as a number).
+PREFIX_PATTERN = r"^[a-z][a-z0-9._-]{0,100}$"
+_PREFIX_RE = re.compile(PREFIX_PATTERN)
 _MONTH_RE = re.compile(r"^(\d{4})[.-](\d{2})$")
 
 
@@ -43,10 +46,10 @@ def validate_prefix(prefix: str) -> str:
 
     :param prefix: the index-name prefix, e.g. ``genesys-conversations``.
     """
-    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix) or len(prefix) > 200:
+    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
         raise ValueError(
             f"invalid index prefix {prefix!r}: use lowercase letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            "starting with a letter (at most 101 characters)"
         )
     return prefix
 

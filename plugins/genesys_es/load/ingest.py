@@ -73,6 +73,7 @@ def conversation_actions(
     run_id: str | None,
     label: str | None,
     stats: PartitionStats,
+    dedupe: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Yield one index action per conversation that belongs to the partition.
 
@@ -88,6 +89,8 @@ def conversation_actions(
     :param run_id: the Airflow run id stored in each document.
     :param label: the partition label stored in each document.
     :param stats: counters updated in place.
+    :param dedupe: skip a conversation seen before (offset paging under ``totalHits`` drift); a job's
+        cursor repeats none, and its slice may hold 300,000 ids: memory stays flat without the set.
     """
     seen: set[str] = set()
     for conversation in conversations:
@@ -101,10 +104,11 @@ def conversation_actions(
         if partition is not None and not belongs_to(conversation, partition):
             stats.outside_partition += 1
             continue
-        if conversation_id in seen:
-            stats.duplicates += 1
-            continue
-        seen.add(conversation_id)
+        if dedupe:
+            if conversation_id in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(conversation_id)
         stats.to_index += 1
         if "conversationEnd" not in conversation:
             stats.open_conversations += 1

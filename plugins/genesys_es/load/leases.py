@@ -102,6 +102,27 @@ def _delete_expired(es: Elasticsearch, prefix: str, leases: list[dict[str, Any]]
             log.info("Removed expired writer lease %s", lease["_id"])
 
 
+def _write_state(
+    es: Elasticsearch, windex: str, index: str, state: dict[str, Any] | None, document: dict[str, Any]
+) -> bool:
+    """Write an index's settings state if nobody changed it since ``state`` was read; return whether it was."""
+    try:
+        if state is None:
+            es.create(index=windex, id=_state_id(index), refresh=True, document=document)
+        else:
+            es.index(
+                index=windex,
+                id=_state_id(index),
+                refresh=True,
+                if_seq_no=state["_seq_no"],
+                if_primary_term=state["_primary_term"],
+                document=document,
+            )
+    except ConflictError:
+        return False
+    return True
+
+
 def _apply_bulk_settings(es: Elasticsearch, prefix: str, index: str, attempts: int = 20) -> bool:
     """Switch an index to bulk settings unless they are already applied; return True when this call did."""
     windex = writers_index(prefix)
@@ -122,19 +143,7 @@ def _apply_bulk_settings(es: Elasticsearch, prefix: str, index: str, attempts: i
             "original": original,
             "updated_at": format_ms(instants.now()),
         }
-        try:
-            if state is None:
-                es.create(index=windex, id=_state_id(index), refresh=True, document=document)
-            else:
-                es.index(
-                    index=windex,
-                    id=_state_id(index),
-                    refresh=True,
-                    if_seq_no=state["_seq_no"],
-                    if_primary_term=state["_primary_term"],
-                    document=document,
-                )
-        except ConflictError:
+        if not _write_state(es, windex, index, state, document):
             continue
         es.indices.put_settings(index=index, settings=BULK_SETTINGS)
         log.info("Applied bulk settings to %s (saved %s)", index, original)
@@ -158,16 +167,7 @@ def _restore_if_unheld(es: Elasticsearch, prefix: str, index: str, attempts: int
         source = state["_source"]
         if not source.get("applied"):
             return False
-        try:
-            es.index(
-                index=windex,
-                id=_state_id(index),
-                refresh=True,
-                if_seq_no=state["_seq_no"],
-                if_primary_term=state["_primary_term"],
-                document=dict(source, applied=False, updated_at=format_ms(now)),
-            )
-        except ConflictError:
+        if not _write_state(es, windex, index, state, dict(source, applied=False, updated_at=format_ms(now))):
             continue
         original = source.get("original") or {}
         restore = {name: original.get(name) for name in BULK_SETTINGS}

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from elasticsearch import Elasticsearch
 
 from genesys_es.exceptions import PartitionFailedError
-from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import Partition
 from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE, BulkResult, BulkWriter
 from genesys_es.load.gc_tuning import frozen_heap
@@ -64,13 +63,22 @@ class PartitionWrite:
     before_write: Callable[[Elasticsearch, str], None] | None = None
 
 
+class PageSource(Protocol):
+    """Where a partition's pages come from: the details query's pages or a job's results."""
+
+    @property
+    def transport(self) -> Any: ...
+
+    def pages(self, part: Partition, concurrency: int) -> Iterable[Any]: ...
+
+
 def index_partition(
-    es: Elasticsearch, pager: ConversationPager, part: Partition, how: PartitionWrite
+    es: Elasticsearch, source: PageSource, part: Partition, how: PartitionWrite
 ) -> dict[str, Any]:
     """Read a partition's pages and index its conversations; return the partition's small summary.
 
     :param es: the Elasticsearch client.
-    :param pager: reads pages from Genesys.
+    :param source: reads the partition's pages from Genesys (a ``ConversationPager`` or ``JobPages``).
     :param part: the partition (sub-interval and page range).
     :param how: where and how to write.
     :raises PartitionFailedError: more documents were dead-lettered than allowed.
@@ -91,14 +99,7 @@ def index_partition(
         index,
     )
     with frozen_heap():
-        pages = pager.iter_pages(
-            part.start,
-            part.end,
-            first_page=part.first_page,
-            last_page=part.last_page,
-            page_size=part.page_size,
-            concurrency=how.concurrency,
-        )
+        pages = source.pages(part, how.concurrency)
         actions = conversation_actions(
             page_conversations(pages, stats),
             part,
@@ -107,6 +108,7 @@ def index_partition(
             run_id=how.run_id,
             label=part.label,
             stats=stats,
+            dedupe=part.path == "sync",
         )
         # From here a thread fetches, builds and serializes: the first pages arrive while the index and
         # the lease are set up, the next ones while a bulk request is in flight.
@@ -120,7 +122,7 @@ def index_partition(
             )
             result = _write_under_lease(writer, ahead, how, index)
     invalid = deadletter_invalid(es, dead, stats.invalid, context, pii=how.pii)
-    summary = _summary(part, index, stats, result, invalid, pager, time.monotonic() - started)
+    summary = _summary(part, index, stats, result, invalid, source.transport, time.monotonic() - started)
     log.info(
         "partition %s done: %d pages, %d conversations read, %d indexed (%d new, %d updated), "
         "%d dead-lettered, %d Genesys requests (%d retried) in %.1f s",
@@ -165,10 +167,9 @@ def _summary(
     stats: PartitionStats,
     result: BulkResult,
     invalid: int,
-    pager: ConversationPager,
+    transport: Any,
     seconds: float,
 ) -> dict[str, Any]:
-    transport = pager.transport
     return {
         "label": part.label,
         "index": index,

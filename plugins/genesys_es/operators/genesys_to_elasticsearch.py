@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator, Context, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
-from genesys_es.exceptions import PartitionFailedError
+from genesys_es.exceptions import GenesysJobError, PartitionFailedError
+from genesys_es.extract.jobs import RESUBMIT_STATES, ConversationJobs, JobPages
+from genesys_es.extract.paging import ConversationPager
+from genesys_es.extract.planning import Partition
+from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
+from genesys_es.hooks.genesys_cloud import GenesysCloudHook, genesys_hook
+from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE
+from genesys_es.load.partition import PageSource, PartitionWrite, index_partition
+from genesys_es.run_config import RunConfig
+from genesys_es.triggers.genesys_job import GenesysJobTrigger
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -75,17 +84,23 @@ def fail_fast_unless_writable(es: Elasticsearch, index: str) -> None:
 class GenesysToElasticsearchOperator(BaseOperator):
     """Read one partition of Genesys Cloud conversation details and bulk-index it into Elasticsearch.
 
-    Writes are idempotent (``_id`` = ``conversationId``), so a retried partition changes no count.
+    A ``sync`` partition reads pages of the details query. A ``jobs`` partition submits a details job, waits
+    for it deferred (:class:`~genesys_es.triggers.genesys_job.GenesysJobTrigger`, no worker slot held),
+    then reads its results by cursor; a job that fails or expires is submitted again with backoff, and a job
+    is deleted once read, when its task fails, or when a user kills the task. Writes are idempotent
+    (``_id`` = ``conversationId``), so a retried partition changes no count.
 
-    :param partition: the partition to read (a ``Partition.to_xcom()`` dict from the planner).
+    :param partition: the partition to read (a ``Partition.to_xcom()`` dict from the planner; a jobs
+        partition may say ``fresh_index``: its monthly index was empty when planned).
     :param run_config: the run's settings (a ``RunConfig.to_xcom()`` dict).
     :param genesys_conn_id: the ``genesys_cloud`` connection.
     :param elasticsearch_conn_id: the ``elasticsearch`` connection.
-    :param concurrency: pages fetched at once.
+    :param concurrency: pages fetched at once (sync path).
     :param max_chunk_bytes: upper bound of one bulk request body.
     :param chunk_size: upper bound of documents per bulk request (default ``bulk.DEFAULT_CHUNK_SIZE``).
-    :param bulk_settings: no replica and refresh off while writing (restored by the last writer); only for
-        indices nobody searches yet, such as those a backfill creates. The daily path leaves them off.
+    :param job_poll_seconds: seconds between two status requests of a job.
+    :param job_attempts: most jobs submitted for one partition (a failed or expired job is resubmitted).
+    :param job_backoff_seconds: wait before polling a resubmitted job, doubled at each attempt.
     """
 
     template_fields: Sequence[str] = ("partition", "run_config")
@@ -101,7 +116,9 @@ class GenesysToElasticsearchOperator(BaseOperator):
         concurrency: int = 4,
         max_chunk_bytes: int = 8 * 1024 * 1024,
         chunk_size: int | None = None,
-        bulk_settings: bool = False,
+        job_poll_seconds: float = 10.0,
+        job_attempts: int = 4,
+        job_backoff_seconds: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -112,23 +129,63 @@ class GenesysToElasticsearchOperator(BaseOperator):
         self.concurrency = concurrency
         self.max_chunk_bytes = max_chunk_bytes
         self.chunk_size = chunk_size
-        self.bulk_settings = bulk_settings
+        self.job_poll_seconds = job_poll_seconds
+        self.job_attempts = job_attempts
+        self.job_backoff_seconds = job_backoff_seconds
+        self._job_id: str | None = None
+        self._es: Elasticsearch | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Extract the partition's pages, index them and return a small summary."""
-        from genesys_es.extract.paging import ConversationPager
-        from genesys_es.extract.planning import Partition
-        from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
-        from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
-        from genesys_es.hooks.genesys_cloud import GenesysCloudHook
-        from genesys_es.load.bulk import DEFAULT_CHUNK_SIZE
-        from genesys_es.load.partition import PartitionWrite, index_partition
-        from genesys_es.run_config import RunConfig
+        """Index a sync partition, or submit a jobs partition's job and defer until it is ready."""
+        config, part = RunConfig.from_xcom(self.run_config), Partition.from_xcom(self.partition)
+        if part.label in config.chaos_fail_partitions and context["ti"].try_number == 1:
+            raise PartitionFailedError(f"drill: partition {part.label} fails its first try on purpose")
+        if part.path == "jobs":
+            self.submit_and_defer(part, attempt=1)
+        return self.index(context, lambda hook: ConversationPager(hook))
 
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, attempt: int = 1
+    ) -> dict[str, Any]:
+        """Read and index the fulfilled job's results, or resubmit a failed one, or fail with the reason."""
+        part, event = Partition.from_xcom(self.partition), event or {}
+        self._job_id, state = event.get("job_id"), event.get("state")
+        if state == "FULFILLED":
+            try:
+                return self.index(context, lambda hook: JobPages(ConversationJobs(hook), str(self._job_id)))
+            finally:
+                self.delete_job()
+        self.delete_job()
+        if state in (*RESUBMIT_STATES, "GONE") and attempt < self.job_attempts:
+            self.log.warning(
+                "job of %s is %s (%s); submitting it again", part.label, state, event.get("error")
+            )
+            self.submit_and_defer(part, attempt=attempt + 1)
+        raise GenesysJobError(
+            f"partition {part.label}: job {event.get('job_id')} ended {state} ({event.get('error') or 'no message'}) "
+            f"after {attempt} attempt(s)"
+        )
+
+    def submit_and_defer(self, part: Partition, attempt: int) -> NoReturn:
+        """Submit the partition's job and defer to the triggerer until Genesys has prepared it."""
+        with genesys_hook(self.genesys_conn_id, self.get_es()) as hook:
+            job_id = ConversationJobs(hook).submit(part.start, part.end)
+        delay = 0.0 if attempt == 1 else self.job_backoff_seconds * 2 ** (attempt - 2)
+        self.log.info(
+            "partition %s: submitted job %s (attempt %d); waiting deferred", part.label, job_id, attempt
+        )
+        self.defer(
+            trigger=GenesysJobTrigger(
+                job_id, self.genesys_conn_id, self.elasticsearch_conn_id, self.job_poll_seconds, delay
+            ),
+            method_name="execute_complete",
+            kwargs={"attempt": attempt},
+        )
+
+    def index(self, context: Context, source: Callable[[GenesysCloudHook], PageSource]) -> dict[str, Any]:
+        """Index the partition's pages from ``source`` (built on this task's hook); return its summary."""
         config, part = RunConfig.from_xcom(self.run_config), Partition.from_xcom(self.partition)
         ti, run_id = context["ti"], context["run_id"]
-        if part.label in config.chaos_fail_partitions and ti.try_number == 1:
-            raise PartitionFailedError(f"drill: partition {part.label} fails its first try on purpose")
         how = PartitionWrite(
             index_prefix=config.index_prefix,
             pii=pii_policy_for(config.pii),
@@ -138,11 +195,27 @@ class GenesysToElasticsearchOperator(BaseOperator):
             concurrency=self.concurrency,
             max_chunk_bytes=self.max_chunk_bytes,
             chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
-            bulk_settings=self.bulk_settings,
+            bulk_settings=part.path == "jobs" and bool(self.partition.get("fresh_index")),
             before_write=fail_fast_unless_writable,
         )
-        es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
-        with GenesysCloudHook(
-            self.genesys_conn_id, max_concurrency=self.concurrency, budget_store=ElasticsearchBudgetStore(es)
-        ) as genesys:
-            return index_partition(es, ConversationPager(genesys), part, how)
+        with genesys_hook(self.genesys_conn_id, self.get_es(), max_concurrency=self.concurrency) as hook:
+            return index_partition(self.get_es(), source(hook), part, how)
+
+    def get_es(self) -> Elasticsearch:
+        """Return the task's Elasticsearch client (built once)."""
+        if self._es is None:
+            self._es = ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
+        return self._es
+
+    def delete_job(self) -> None:
+        """Delete the partition's job, if any (its results are read, or no longer wanted)."""
+        if self._job_id is None:
+            return
+        job_id, self._job_id = self._job_id, None
+        with genesys_hook(self.genesys_conn_id, self.get_es()) as hook:
+            deleted = ConversationJobs(hook).delete(job_id)
+        self.log.info("job %s %s", job_id, "deleted" if deleted else "was already gone")
+
+    def on_kill(self) -> None:
+        """Delete the job being read when the task is killed."""
+        self.delete_job()

@@ -25,12 +25,9 @@ def _es_client():
 
 def _genesys(es=None):
     """Return the Genesys hook spending the OAuth client's one budget, shared with every task and run."""
-    from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
-    from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+    from genesys_es.hooks.genesys_cloud import genesys_hook
 
-    return GenesysCloudHook(
-        genesys_conn_id=GENESYS_CONN_ID, budget_store=ElasticsearchBudgetStore(es or _es_client())
-    )
+    return genesys_hook(GENESYS_CONN_ID, es or _es_client())
 
 
 def _config(run: dict[str, Any]):
@@ -82,41 +79,37 @@ def ensure_index(run: dict[str, Any]) -> list[str]:
 
 @task(pool=GENESYS_API_POOL)
 def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str, Any]]:
-    """Plan each day of the run into partitions under the 100,000-result cap, evened out over the slots.
+    """Plan each day of the run into partitions (job slices or page ranges), evened out over the slots.
 
     :param run: the resolved run.
     :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
     """
+    from genesys_es.extract.history import plan_run
+    from genesys_es.extract.jobs import ConversationJobs
     from genesys_es.extract.paging import ConversationPager
-    from genesys_es.extract.planning import plan_partitions as plan
+    from genesys_es.load.index_setup import monthly_index
 
     config = _config(run)
-    now = datetime.now(UTC)
-    partitions: list[dict[str, Any]] = []
-    with _genesys() as hook:
-        for day in config.days:
-            start = instants.parse_strict(day)
-            end = start + timedelta(days=1)
-            growing = end > now
-            day_partitions = plan(
-                start,
-                end,
-                ConversationPager(hook).count,
-                page_size=config.page_size,
-                pages_per_partition=config.pages_per_partition,
-                open_ended=growing,
-                max_partitions=1024 - len(partitions),
-                parallelism=parallelism,
-            )
-            log.info(
-                "%s: %d partition(s), about %d conversations%s",
-                day,
-                len(day_partitions),
-                sum(p.expected for p in day_partitions),
-                " (still growing: last partitions read to the end)" if growing else "",
-            )
-            partitions.extend(p.to_xcom() for p in day_partitions)
+    es = _es_client()
+    with _genesys(es) as hook:
+        available = ConversationJobs(hook).availability() if config.path == "jobs" else None
+        if available is not None:
+            log.info("jobs API data available until %s", instants.to_iso(available))
+        planned = plan_run(
+            [instants.parse_strict(day) for day in config.days],
+            ConversationPager(hook).count,
+            available_until=available,
+            now=datetime.now(UTC),
+            page_size=config.page_size,
+            pages_per_partition=config.pages_per_partition,
+            parallelism=parallelism,
+        )
+    partitions = [p.to_xcom() for p in planned]
     for p in partitions:
+        if p["path"] == "jobs" and not config.dry_run:
+            # A monthly index the backfill fills from empty gets bulk-time settings while it is written.
+            index = monthly_index(config.index_prefix, p["start"])
+            p["fresh_index"] = es.count(index=index)["count"] == 0
         log.info("partition %s: about %s conversations", p["label"], p["expected"])
     if config.dry_run:
         log.info("dry run: %d partition(s) planned, none will run", len(partitions))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,24 +11,13 @@ from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.maintain import audit, checks, maintenance
 from genesys_es.maintain.audit import AuditEvent
 from genesys_es.maintain.notifications import AUDIT_XCOM_KEY
-from genesys_es.operators.rendered import rendered_number
+from genesys_es.operators.arguments import flag, number
 from genesys_es.verify import health
 from genesys_es.verify.counts import VerificationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from elasticsearch import Elasticsearch
-
-
-def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no", "", "none"):
-        return False
-    raise ValueError(f"{name} must be a boolean, got {value!r}")
 
 
 class _AuditingOperator(BaseOperator):
@@ -132,15 +120,12 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
 
     def constraints(self) -> maintenance.Constraints:
         """Return the validated constraints from the (rendered) arguments."""
-        size_gb = rendered_number(self.max_index_size_gb, "max_index_size_gb", optional=True)
+        size_gb = number(self.max_index_size_gb, "max_index_size_gb", optional=True)
         return maintenance.Constraints(
-            max_shards=rendered_number(self.max_shards, "max_shards", integer=True, minimum=1, optional=True)
-            or 10,
+            max_shards=number(self.max_shards, "max_shards", integer=True, minimum=1, optional=True) or 10,
             max_size_bytes=None if size_gb is None else int(size_gb * 1024**3),
             disk_watermark=str(self.disk_watermark),
-            closed_after_days=rendered_number(
-                self.closed_after_days, "closed_after_days", integer=True, optional=True
-            )
+            closed_after_days=number(self.closed_after_days, "closed_after_days", integer=True, optional=True)
             or 0,
         )
 
@@ -149,11 +134,9 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
         from genesys_es.load.index_setup import validate_prefix
 
         prefix = validate_prefix(str(self.index_prefix))
-        dry_run = _bool(self.dry_run, "dry_run")
-        replicas = rendered_number(self.target_replicas, "target_replicas", integer=True, optional=True)
-        refresh = (
-            None if self.target_refresh_interval in (None, "", "None") else str(self.target_refresh_interval)
-        )
+        dry_run = flag(self.dry_run, "dry_run")
+        replicas = number(self.target_replicas, "target_replicas", integer=True, optional=True)
+        refresh = self.target_refresh_interval or None
         es = self.get_es()
         infos, events = maintenance.run_maintenance(
             es,
@@ -166,20 +149,7 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
             log=self.log,
         )
         self.record(es, events, context)
-        counts = Counter(e.status for e in events)
-        summary = {
-            "indices": len(infos),
-            "events": len(events),
-            "by_status": dict(counts),
-            "merged": sorted(
-                {e.index for e in events if e.action == "force_merge" and e.status == "success"}
-            ),
-            "dry_run": dry_run,
-        }
-        if counts.get("failed"):
-            failed = [e.line() for e in events if e.status == "failed"]
-            raise RuntimeError(f"{len(failed)} maintenance action(s) failed: " + " | ".join(failed))
-        return summary
+        return maintenance.summarize(infos, events, dry_run=dry_run)
 
 
 class ElasticsearchIndexVerifyOperator(_AuditingOperator):
@@ -226,9 +196,9 @@ class ElasticsearchIndexVerifyOperator(_AuditingOperator):
         """Run the checks, audit them, and return the numbers (or raise VerificationError)."""
         alias = str(self.index_prefix)
         target_status = health.validate_target_status(str(self.health_target))
-        target = rendered_number(self.latency_target_p95_ms, "latency_target_p95_ms", optional=True)
-        runs = rendered_number(self.latency_runs, "latency_runs", integer=True, minimum=1, optional=True) or 1
-        warmup = rendered_number(self.latency_warmup, "latency_warmup", integer=True, optional=True) or 0
+        target = number(self.latency_target_p95_ms, "latency_target_p95_ms", optional=True)
+        runs = number(self.latency_runs, "latency_runs", integer=True, minimum=1, optional=True) or 1
+        warmup = number(self.latency_warmup, "latency_warmup", integer=True, optional=True) or 0
         es = self.get_es()
         events, result, failures = checks.check_index(
             es,

@@ -13,7 +13,7 @@ from genesys_es.extract.planning import split_days
 from genesys_es.hooks.elasticsearch_client import ElasticsearchClientHook
 from genesys_es.instants import parse_strict, to_iso
 from genesys_es.load import leases
-from genesys_es.operators.rendered import rendered_number
+from genesys_es.operators.arguments import number
 from genesys_es.verify import health, latency, reconciliation
 from genesys_es.verify.counts import VerificationError
 
@@ -116,12 +116,9 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
     def pager(self) -> ConversationPager:
         """Return the Genesys reader (one hook per task, so the token and the budget are shared)."""
         if self._pager is None:
-            from genesys_es.extract.shared_budget import ElasticsearchBudgetStore
-            from genesys_es.hooks.genesys_cloud import GenesysCloudHook
+            from genesys_es.hooks.genesys_cloud import genesys_hook
 
-            hook = GenesysCloudHook(
-                genesys_conn_id=self.genesys_conn_id, budget_store=ElasticsearchBudgetStore(self.get_es())
-            )
+            hook = genesys_hook(self.genesys_conn_id, self.get_es())
             self._pager = ConversationPager(hook)
         return self._pager
 
@@ -188,14 +185,12 @@ class GenesysElasticsearchVerifyOperator(BaseOperator):
         start, end = parse_strict(self.start, "start"), parse_strict(self.end, "end")
         if end <= start:
             raise ValueError(f"end ({to_iso(end)}) must be after start ({to_iso(start)})")
-        tolerance = rendered_number(self.count_tolerance, "count_tolerance", minimum=0)
+        tolerance = number(self.count_tolerance, "count_tolerance", minimum=0)
         if tolerance >= 1:
             raise ValueError(f"count_tolerance is a fraction below 1, got {tolerance}")
-        target = rendered_number(
-            self.latency_target_p95_ms, "latency_target_p95_ms", minimum=0, optional=True
-        )
-        runs = rendered_number(self.latency_runs, "latency_runs", minimum=1, integer=True)
-        warmup = rendered_number(self.latency_warmup, "latency_warmup", minimum=0, integer=True)
+        target = number(self.latency_target_p95_ms, "latency_target_p95_ms", minimum=0, optional=True)
+        runs = number(self.latency_runs, "latency_runs", minimum=1, integer=True)
+        warmup = number(self.latency_warmup, "latency_warmup", minimum=0, integer=True)
         return start, end, tolerance, (target, runs, warmup)
 
     def check_days(

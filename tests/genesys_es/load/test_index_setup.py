@@ -28,6 +28,13 @@ def test_monthly_index_uses_the_utc_month() -> None:
         monthly_index("Bad Prefix", "2024-03-01T00:00:00Z")
 
 
+@pytest.mark.parametrize("prefix", ["2024", "1_000", "0x1f", "-x", "", "a" * 102])
+def test_a_prefix_starts_with_a_letter(prefix: str) -> None:
+    # Natively rendered, "{{ params.index_prefix }}" would turn the first three into numbers.
+    with pytest.raises(ValueError, match="starting with a letter"):
+        index_setup.validate_prefix(prefix)
+
+
 def test_template_rejects_bad_sizes() -> None:
     with pytest.raises(ValueError, match="shards"):
         index_setup.conversations_template("p", shards=0)

@@ -79,7 +79,7 @@ def operator(conn_id: str, prefix: str, source: list[str], **kwargs: Any) -> Fix
 
 
 def test_generous_target_passes(loaded: list[str], index_prefix: str, es_conn_id: str) -> None:
-    op = operator(es_conn_id, index_prefix, loaded, latency_target_p95_ms="60000")
+    op = operator(es_conn_id, index_prefix, loaded, latency_target_p95_ms=60000)
     summary = op.execute({})
     assert summary["ok"] and summary["index_count"] == summary["source_count"] == 150
     assert summary["health"] in ("yellow", "green") and op.id_reads == 0
@@ -192,12 +192,12 @@ def test_growing_interval_tolerance(es: Elasticsearch, index_prefix: str, es_con
         "end": (now + timedelta(hours=1)).isoformat(),
     }
 
-    growing = operator(es_conn_id, index_prefix, source, count_tolerance="0.05", **interval)
+    growing = operator(es_conn_id, index_prefix, source, count_tolerance=0.05, **interval)
     summary = growing.execute({})
     assert summary["ok"] and summary["growing"] and summary["difference"] == 2
     assert growing.id_reads == 0  # within the tolerance: no id comparison needed
 
-    strict = operator(es_conn_id, index_prefix, source, count_tolerance="0.01", **interval)
+    strict = operator(es_conn_id, index_prefix, source, count_tolerance=0.01, **interval)
     with pytest.raises(VerificationError, match="late-1, late-2"):
         strict.execute({})  # floor(0.01 * 62) = 0 allowed: the ids are compared and the two listed
 
