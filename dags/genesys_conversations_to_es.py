@@ -37,6 +37,7 @@ from genesys_es.timetables import EARLIEST_DAY, DailyCatchupFromTimetable
 
 CATCHUP_FROM = pendulum.parse(conf.get("genesys_es", "start_date", fallback="2026-11-01"), tz="UTC")
 MAX_ACTIVE_PARTITIONS = conf.getint("genesys_es", "max_active_partitions", fallback=4)
+JOB_POLL_SECONDS = conf.getfloat("genesys_es", "job_poll_seconds", fallback=10.0)
 
 
 @dag(
@@ -144,6 +145,7 @@ def genesys_conversations_to_es() -> None:
         pool=GENESYS_API_POOL,
         max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS,
         map_index_template="{{ task.partition['label'] }}",
+        job_poll_seconds=JOB_POLL_SECONDS,
     ).expand(partition=partitions)
     refreshed = refresh_open_conversations(run)
     index_ready >> refreshed

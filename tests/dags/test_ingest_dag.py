@@ -20,6 +20,7 @@ VOLUME = 600  # conversations on DAY: small, so a run takes seconds
 os.environ.setdefault("AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS", "1")
 os.environ.setdefault("AIRFLOW__GENESYS_ES__START_DATE", "2026-11-01")
 os.environ.setdefault("AIRFLOW__GENESYS_ES__ALLOW_DRILLS", "True")  # the partition-retry drill
+os.environ.setdefault("AIRFLOW__GENESYS_ES__JOB_POLL_SECONDS", "0.5")
 
 
 @pytest.fixture
@@ -100,6 +101,35 @@ def test_day_is_indexed_completely_once_and_rerun_changes_nothing(
     assert second.state == "success"
     again = _indexed_ids(es, index_prefix)
     assert len(again) == len(ids) and set(again) == source_ids
+
+
+def test_the_jobs_path_serves_the_days_genesys_has_made_available_and_sync_the_rest(
+    ingest_dag, simulator_factory, airflow_db, airflow_connections, es: Elasticsearch, index_prefix: str
+) -> None:
+    day2 = DAY + timedelta(days=1)
+    # Job data is available until the middle of the second day: the first goes through a job, the second
+    # (straddling the date) through the details query.
+    lag = datetime.now(UTC) - (DAY_END + timedelta(hours=12))
+    sim = simulator_factory(
+        volume_overrides={DAY: 1500, day2: 300}, job_data_lag_seconds=int(lag.total_seconds())
+    )
+    airflow_connections(sim.base_url)
+    run = _run(ingest_dag, _conf(index_prefix, date_to=day2.isoformat(), path="jobs"))
+    assert run.state == "success", _task_states(run)
+    labels = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "extract_and_index"}
+    assert "2026-11-10 00:00-24:00 jobs" in labels
+    assert any(label.startswith("2026-11-11 ") and " p" in label for label in labels)
+    summary = run.get_task_instance("finalize_run").xcom_pull(task_ids="finalize_run")
+    assert summary["paths"] == {"2026-11-10": "jobs", "2026-11-11": "sync"}
+    es.indices.refresh(index=index_prefix)
+    for start in (DAY_START, DAY_END):
+        end = start + timedelta(days=1)
+        on_day = {"range": {"conversationStart": {"gte": start.isoformat(), "lt": end.isoformat()}}}
+        hits = es.search(index=index_prefix, query=on_day, size=10_000, source=False)["hits"]["hits"]
+        assert sorted(h["_id"] for h in hits) == sorted(sim.dataset.conversation_ids(start, end))
+        record = es.get(index=f"{index_prefix}-reconciliation", id=start.date().isoformat())["_source"]
+        assert record["indexed"] == len(hits) == record["genesysTotal"]
+    assert sim.stats()["jobs_created"] == 1
 
 
 def test_a_day_before_the_catchup_start_is_indexed_by_its_logical_date(

@@ -172,6 +172,7 @@ def _summary(
 ) -> dict[str, Any]:
     return {
         "label": part.label,
+        "path": part.path,
         "index": index,
         "pages": stats.pages,
         "conversations": stats.conversations,

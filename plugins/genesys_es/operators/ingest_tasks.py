@@ -202,8 +202,13 @@ def finalize_run(
                 still_at_source,
             )
         log.info("rebuild: deleted %d document(s) no longer at the source", deleted)
+    paths: dict[str, set[str]] = {}
+    for s in summaries:
+        paths.setdefault(s["label"][:10], set()).add(s.get("path", "sync"))
     summary = {
         "days": list(config.days),
+        # Which path served each day: the jobs API or the details query (see the plan's log).
+        "paths": {day: "+".join(sorted(p)) for day, p in sorted(paths.items())},
         "partitions": len(summaries),
         **totals,
         "deleted": deleted,
