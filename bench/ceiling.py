@@ -20,8 +20,12 @@ from typing import Any
 from bench.common import DAY_END, DAY_START, count, es_client, prepare_index
 
 
-def pipeline_documents(conversations_per_day: int) -> list[tuple[str, bytes]]:
-    """Return ``(id, serialized source)`` of the benchmark day's documents, built as the pipeline builds them."""
+def pipeline_documents(conversations_per_day: int, with_attributes: bool = False) -> list[tuple[str, bytes]]:
+    """Return ``(id, serialized source)`` of the benchmark day's documents, built as the pipeline builds them.
+
+    :param conversations_per_day: the day's volume.
+    :param with_attributes: as the jobs API returns them (participant attributes included).
+    """
     from bench.common import DAY
     from genesys_es.extract.planning import Partition
     from genesys_es.load.ingest import PartitionStats, conversation_actions
@@ -42,7 +46,7 @@ def pipeline_documents(conversations_per_day: int) -> list[tuple[str, bytes]]:
         start=DAY_START, end=DAY_END, first_page=1, last_page=None, page_size=100, expected=0, label="day"
     )
     actions = conversation_actions(
-        dataset.conversations(DAY_START, DAY_END),
+        dataset.conversations(DAY_START, DAY_END, with_attributes=with_attributes),
         day,
         index_prefix="unused",
         pii=PiiPolicy(mode="drop"),

@@ -26,11 +26,11 @@ import os
 import resource
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from bench.common import DAY, DAY_END, DAY_START
+from bench.common import DAY, DAY_START
 
 
 @dataclass
@@ -79,6 +79,10 @@ def _rss_mb() -> float:
 
 
 #: Modules a partition task process finds loaded: Airflow's task supervisor (which forks it) and the operator's.
+#: Seconds between two status requests of a job (the simulator prepares one in 0.5 s; Genesys in minutes,
+#: where the DAG's default of 10 s is nothing beside the wait).
+JOB_POLL_SECONDS = 0.5
+
 TASK_MODULES = (
     "airflow.sdk.execution_time.supervisor",
     "genesys_es.load.bulk",
@@ -87,6 +91,7 @@ TASK_MODULES = (
     "genesys_es.hooks.genesys_cloud",
     "genesys_es.load.ingest",
     "genesys_es.operators.genesys_to_elasticsearch",
+    "genesys_es.triggers.genesys_job",
     "genesys_es.extract.planning",
     "genesys_es.run_config",
     "bench.pipeline",
@@ -130,14 +135,19 @@ def _task(
     conn,
     partition: dict[str, Any],
     run_config: dict[str, Any],
-    bulk_settings: bool,
     map_index: int,
     environ: dict[str, str],
     cpus: set[int],
 ) -> None:
-    """Body of one partition task process: execute the operator and send back summary, memory and CPU."""
+    """Body of one partition task process: execute the operator and send back summary, memory and CPU.
+
+    A jobs partition defers: its trigger runs here, in the task process (in Airflow it runs in the
+    triggerer while the task holds no worker slot), then the operator resumes, as Airflow resumes it.
+    """
     try:
         _adopt(environ, cpus)
+        from airflow.sdk.exceptions import TaskDeferred
+
         from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 
         start_rss = _rss_mb()
@@ -146,10 +156,13 @@ def _task(
             task_id="extract_and_index",
             partition=partition,
             run_config=run_config,
-            bulk_settings=bulk_settings,
+            job_poll_seconds=JOB_POLL_SECONDS,
         )
-        ti = SimpleNamespace(try_number=1, map_index=map_index)
-        summary = op.execute({"ti": ti, "run_id": "bench__run"})
+        context = {"ti": SimpleNamespace(try_number=1, map_index=map_index), "run_id": "bench__run"}
+        try:
+            summary = op.execute(context)
+        except TaskDeferred as deferred:
+            summary = _resume(op, context, deferred)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         conn.send(
             {
@@ -167,14 +180,33 @@ def _task(
         conn.close()
 
 
+def _resume(op: Any, context: dict[str, Any], deferred: Any) -> dict[str, Any]:
+    """Run a deferred operator's triggers in this process and resume it until it returns."""
+    import asyncio
+
+    from airflow.sdk.exceptions import TaskDeferred
+
+    async def first_event(trigger: Any) -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise RuntimeError("trigger ended without an event")
+
+    while True:
+        event = asyncio.run(first_event(deferred.trigger))
+        try:
+            return getattr(op, deferred.method_name)(context, event=event, **(deferred.kwargs or {}))
+        except TaskDeferred as again:
+            deferred = again
+
+
 def plan(
-    page_size: int = 100, pages_per_partition: int | None = None, parallelism: int = 1
+    page_size: int = 100, pages_per_partition: int | None = None, parallelism: int = 1, path: str = "sync"
 ) -> list[dict[str, Any]]:
     """Plan the benchmark day like the DAG's ``plan_partitions`` task (in a task process of its own)."""
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(
-        target=_plan_task, args=(child, page_size, pages_per_partition, parallelism, *_launch_state())
+        target=_plan_task, args=(child, page_size, pages_per_partition, parallelism, path, *_launch_state())
     )
     proc.start()
     child.close()
@@ -190,20 +222,24 @@ def _plan_task(
     page_size: int,
     pages_per_partition: int | None,
     parallelism: int,
+    path: str,
     environ: dict[str, str],
     cpus: set[int],
 ) -> None:
     try:
         _adopt(environ, cpus)
+        from genesys_es.extract.history import plan_run
+        from genesys_es.extract.jobs import ConversationJobs
         from genesys_es.extract.paging import ConversationPager
-        from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION, plan_partitions
+        from genesys_es.extract.planning import DEFAULT_PAGES_PER_PARTITION
         from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 
         with GenesysCloudHook() as hook:
-            parts = plan_partitions(
-                DAY_START,
-                DAY_END,
+            parts = plan_run(
+                [DAY_START],
                 ConversationPager(hook).count,
+                available_until=ConversationJobs(hook).availability() if path == "jobs" else None,
+                now=datetime.now(UTC),
                 page_size=page_size,
                 pages_per_partition=pages_per_partition or DEFAULT_PAGES_PER_PARTITION,
                 parallelism=parallelism,
@@ -225,7 +261,7 @@ def warm_imports() -> None:
 
 
 def run_pipeline(
-    prefix: str, workers: int = 4, pii: str = "drop", *, bulk_settings: bool = False
+    prefix: str, workers: int = 4, pii: str = "drop", *, bulk_settings: bool = False, path: str = "sync"
 ) -> PipelineRun:
     """Plan and index the benchmark day with up to ``workers`` partition task processes at once.
 
@@ -235,6 +271,7 @@ def run_pipeline(
     :param workers: partition tasks running at once.
     :param pii: the run's PII mode.
     :param bulk_settings: the partitions switch the index to bulk-time settings (the backfill path).
+    :param path: ``sync`` (details query) or ``jobs`` (jobs API).
     """
     from genesys_es.run_config import build_run_config
 
@@ -246,7 +283,7 @@ def run_pipeline(
         None,
     ).to_xcom()
     started = time.perf_counter()
-    partitions = plan(parallelism=workers)
+    partitions = [{**p, "fresh_index": bulk_settings} for p in plan(parallelism=workers, path=path)]
     plan_seconds = time.perf_counter() - started
     ctx = _context()
     launch = _launch_state()
@@ -257,7 +294,7 @@ def run_pipeline(
         while queue and len(running) < workers:
             index, part = queue.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_task, args=(child, part, config, bulk_settings, index, *launch))
+            proc = ctx.Process(target=_task, args=(child, part, config, index, *launch))
             proc.start()
             child.close()
             running.append((proc, parent, part))

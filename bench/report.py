@@ -6,7 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("compare", "compare_split", "latency", "workers_sweep", "throttled", "scale", "search")
+SECTIONS = (
+    "compare",
+    "compare_split",
+    "latency",
+    "workers_sweep",
+    "bulk_settings",
+    "throttled",
+    "jobs",
+    "airflow",
+    "scale",
+    "search",
+)
 
 
 def merge_previous(result: dict[str, Any], previous_path: Path) -> dict[str, Any]:
@@ -81,6 +92,20 @@ def table(result: dict[str, Any]) -> str:
             ),
             ("**Pipeline / baseline**", f"**{comp['ratio_pipeline_baseline']:.1f}x**", "goal >= 5x"),
         ]
+        if "parallel_baseline_docs_per_s" in comp:
+            fair = comp["parallel_baseline_docs_per_s"]
+            rows += [
+                (
+                    "Fair baseline: thread pool + `parallel_bulk`",
+                    f"{_fmt(fair['median'])} docs/s",
+                    f"4 page threads, parallel_bulk 4 x 500, refresh off while loading; runs {fair['runs']}",
+                ),
+                (
+                    "**Pipeline / fair baseline**",
+                    f"**{comp['ratio_pipeline_parallel_baseline']:.2f}x**",
+                    "what budget, retries, dead letters and partitions cost (or save) against an afternoon's code",
+                ),
+            ]
     split = result.get("compare_split")
     if split:
         c, p = split["ceiling_docs_per_s"], split["pipeline_docs_per_s"]
@@ -145,6 +170,53 @@ def table(result: dict[str, Any]) -> str:
                 f"**{thr['ratio_achieved_allowed']:.2f}**",
                 f"{_fmt(thr['achieved_requests_per_minute'], 1)} of {thr['allowed_requests_per_minute']} "
                 f"requests/min, {thr['api_retries']} retries",
+            )
+        )
+    jobs = result.get("jobs")
+    if jobs:
+        rate = jobs["requests_per_minute"]
+        rows += [
+            (
+                f"Jobs path at {rate} requests/min",
+                f"{_fmt(jobs['jobs_docs_per_s']['median'])} docs/s",
+                f"{jobs['conversations']:,}-conversation day, end to end into Elasticsearch (plan, submit, wait "
+                f"deferred, read by cursor, index); runs {jobs['jobs_docs_per_s']['runs']}",
+            ),
+            (
+                f"Sync path at {rate} requests/min",
+                f"{_fmt(jobs['sync']['docs_per_s'])} docs/s",
+                f"same day, same run; {jobs['sync']['api_requests']} requests",
+            ),
+            (
+                "**Jobs path / sync path**",
+                f"**{jobs['ratio_jobs_sync']:.1f}x**",
+                f"{_fmt(jobs['ratio_jobs_sync'] * jobs['sync']['docs_per_s'] * 60)} against "
+                f"{_fmt(jobs['sync']['docs_per_s'] * 60)} conversations/min; goal >= 5x",
+            ),
+            (
+                "**Jobs path / raw bulk ceiling**",
+                f"**{jobs['ratio_jobs_ceiling']:.2f}**",
+                f"ceiling of the same (jobs-shaped) documents {_fmt(jobs['ceiling_docs_per_s']['median'])} docs/s, "
+                f"interleaved; goal >= 0.7",
+            ),
+            (
+                "Jobs path, peak RSS per task by slice",
+                ", ".join(
+                    f"{m['slice_conversations'] // 1000}k: {m['peak_rss_mb_per_task']:.0f} MB"
+                    for m in jobs["memory_by_slice"]
+                ),
+                "one task reads the whole slice by cursor (goal: flat)",
+            ),
+        ]
+    for section in result.get("airflow", []):
+        measured = section["runs"][-1]
+        rows.append(
+            (
+                f"Through real Airflow ({section['executor']}), day of {section['conversations']:,}",
+                f"{_fmt(measured['docs_per_s_run'])} docs/s",
+                f"trigger to success {measured['run_seconds']:.0f} s (plan, {measured['partitions']} partitions on "
+                f"{section['slots']} slots, verify, publish); partition phase alone "
+                f"{_fmt(measured['docs_per_s_partition_phase'])} docs/s; after one warm-up run",
             )
         )
     for row in result.get("scale", []):

@@ -43,6 +43,10 @@ MODES: dict[str, dict[str, Any]] = {
         "throttled_minutes": 1.0,
         # A corpus of at least this size is reused (e.g. the full run's million); else 100,000 are loaded.
         "search_target": 100_000,
+        "jobs_conversations": 20_000,
+        "jobs_memory": (10_000, 50_000),
+        "airflow_conversations": 20_000,
+        "airflow_executors": ("LocalExecutor",),
     },
     "full": {
         "compare_conversations": 20_000,
@@ -54,9 +58,24 @@ MODES: dict[str, dict[str, Any]] = {
         "scale": (10_000, 100_000, 300_000),
         "throttled_minutes": 2.0,
         "search_target": 1_000_000,
+        "jobs_conversations": 50_000,
+        "jobs_memory": (10_000, 100_000, 300_000),
+        "airflow_conversations": 100_000,
+        "airflow_executors": ("LocalExecutor", "CeleryExecutor"),
     },
 }
-SECTIONS = ("compare", "split", "latency", "workers", "bulk_settings", "throttled", "scale", "search")
+SECTIONS = (
+    "compare",
+    "split",
+    "latency",
+    "workers",
+    "bulk_settings",
+    "throttled",
+    "jobs",
+    "airflow",
+    "scale",
+    "search",
+)
 
 
 def warm_up(es_url: str, sim_url: str, workers: int) -> None:
@@ -87,6 +106,7 @@ def pipeline_cpu(before: dict[str, float], after: dict[str, float], run: Any) ->
 def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     """Parts 1-3: ceiling grid, then ceiling/pipeline/baseline interleaved ``repeats`` times (same day)."""
     from bench.baseline import run_baseline
+    from bench.baseline_parallel import run_parallel_baseline
     from bench.ceiling import bodies, measure_grid, pipeline_documents, post
     from bench.pipeline import run_pipeline
 
@@ -102,7 +122,7 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
     best = grid[0]
     log(f"compare: best ceiling {best}")
     chunks = bodies(documents, best["chunk_docs"])
-    ceiling, posting, pipeline, baseline, pipeline_runs = [], [], [], [], []
+    ceiling, posting, pipeline, baseline, fair, pipeline_runs = [], [], [], [], [], []
     cpu: dict[str, list[dict[str, float]]] = {"ceiling": [], "pipeline": [], "baseline": []}
     es = es_client(es_url)
     with simulator({DAY: n}) as sim:
@@ -131,7 +151,10 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
             cpu["baseline"].append(cpu_per_doc(before, cpu_snapshot(es, pid), len(documents)))
             baseline.append(base["docs_per_s"])
             log(f"compare #{r + 1}: baseline {base['docs_per_s']:.0f} docs/s")
-    for prefix in ("bench-ceiling", "bench-pipeline", "bench-baseline"):
+            index = prepare_index(es, "bench-fair")
+            fair.append(run_parallel_baseline(es_url, sim.base_url, "bench-fair", index)["docs_per_s"])
+            log(f"compare #{r + 1}: thread pool + parallel_bulk baseline {fair[-1]:.0f} docs/s")
+    for prefix in ("bench-ceiling", "bench-pipeline", "bench-baseline", "bench-fair"):
         drop_prefix(es, prefix)
     c, p, b = spread(ceiling), spread(pipeline), spread(baseline)
     return {
@@ -144,6 +167,8 @@ def compare(es_url: str, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
         "ceiling_posting_only_docs_per_s": spread(posting),
         "pipeline_docs_per_s": p,
         "baseline_docs_per_s": b,
+        "parallel_baseline_docs_per_s": spread(fair),
+        "ratio_pipeline_parallel_baseline": round(p["median"] / spread(fair)["median"], 2),
         "pipeline_runs": pipeline_runs,
         "cpu_ms_per_doc": {k: _median_dict(v) for k, v in cpu.items()},
         "pipeline_workers": workers,
@@ -318,6 +343,70 @@ def throttled(es_url: str, minutes: float, workers: int, rpm: int = 300) -> dict
     return result
 
 
+def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) -> dict[str, Any]:
+    """Issue 16: the jobs path against the sync path on one budget of ``rpm``, both end to end into Elasticsearch.
+
+    Same day, same simulator (limited to ``rpm``, the connections' budget set to it). The jobs path is run
+    ``repeats`` times interleaved with the raw bulk ceiling of the same documents (attributes included, as
+    jobs return them), each on an index it creates (bulk-time settings, as a backfill's); the sync path
+    once (at the budget its rate is the budget's). Then peak memory per task by slice size: one slice
+    (``workers=1``) per day of each size, unthrottled.
+    """
+    from bench.ceiling import bodies, pipeline_documents, post
+    from bench.pipeline import run_pipeline, warm_imports
+
+    warm_imports()
+    n = cfg["jobs_conversations"]
+    es = es_client(es_url)
+    log(f"jobs: building the jobs-shaped documents of a {n:,}-conversation day")
+    chunks = bodies(pipeline_documents(n, with_attributes=True), 1000)
+    ceiling, jobs, runs = [], [], []
+    with simulator({DAY: n}, rate_limit_per_minute=rpm) as sim:
+        set_connections(es_url, sim.base_url, requests_per_minute=rpm)
+        prepare_index(es, "bench-jobs")
+        run_pipeline("bench-jobs", workers=workers, path="jobs")  # fills the simulator's page cache
+        for r in range(cfg["repeats"]):
+            _, seconds = post(es_url, "bench-ceiling", chunks, 4)
+            ceiling.append(n / seconds)
+            drop_prefix(es, "bench-jobs")
+            prepare_index(es, "bench-jobs")
+            run = run_pipeline("bench-jobs", workers=workers, path="jobs", bulk_settings=True)
+            if run.indexed != n:
+                raise RuntimeError(f"jobs path indexed {run.indexed} of {n}")
+            jobs.append(run.docs_per_s)
+            runs.append(run.to_dict())
+            log(f"jobs #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s, jobs path {run.docs_per_s:.0f} docs/s")
+        drop_prefix(es, "bench-sync")
+        prepare_index(es, "bench-sync")
+        sync = run_pipeline("bench-sync", workers=workers)
+        log(f"jobs: sync path {sync.docs_per_s:.0f} docs/s at {rpm} requests/minute")
+    memory = []
+    for size in cfg["jobs_memory"]:
+        with simulator({DAY: size}) as sim:
+            set_connections(es_url, sim.base_url)
+            drop_prefix(es, "bench-jobs")
+            prepare_index(es, "bench-jobs")
+            run = run_pipeline("bench-jobs", workers=1, path="jobs", bulk_settings=True)
+        if run.indexed != size:
+            raise RuntimeError(f"jobs slice of {size}: indexed {run.indexed}")
+        memory.append({"slice_conversations": size, **run.to_dict()})
+        log(f"jobs: slice of {size:,}: peak RSS {run.peak_rss_mb:.0f} MB (start {run.start_rss_mb:.0f} MB)")
+    for prefix in ("bench-jobs", "bench-sync", "bench-ceiling"):
+        drop_prefix(es, prefix)
+    c, j = spread(ceiling), spread(jobs)
+    return {
+        "conversations": n,
+        "requests_per_minute": rpm,
+        "ceiling_docs_per_s": c,
+        "jobs_docs_per_s": j,
+        "jobs_runs": runs,
+        "sync": sync.to_dict(),
+        "ratio_jobs_sync": round(j["median"] / sync.docs_per_s, 2),
+        "ratio_jobs_ceiling": round(j["median"] / c["median"], 3),
+        "memory_by_slice": memory,
+    }
+
+
 def scale(es_url: str, sizes: tuple[int, ...], workers: int) -> list[dict[str, Any]]:
     """Part 5: one run per day size: time, docs/s, peak RSS per partition task."""
     from bench.pipeline import run_pipeline
@@ -415,6 +504,15 @@ def main() -> None:
         result["bulk_settings"] = bulk_settings_ab(args.es_url, cfg, args.workers)
     if "throttled" in only:
         result["throttled"] = throttled(args.es_url, cfg["throttled_minutes"], args.workers)
+    if "jobs" in only:
+        result["jobs"] = jobs_path(args.es_url, cfg, args.workers)
+    if "airflow" in only:
+        from bench.airflow_run import run_through_airflow
+
+        result["airflow"] = [
+            run_through_airflow(args.es_url, cfg["airflow_conversations"], executor, args.workers)
+            for executor in cfg["airflow_executors"]
+        ]
     if "search" in only:
         result["search"] = search(args.es_url, cfg["search_target"], args.search_reload)
     result["machine_at_end"] = machine()

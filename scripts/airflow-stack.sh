@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real local Airflow 3.3 for the end-to-end tests and for trying the DAGs by hand:
-# PostgreSQL (Debian's packages) as the metadata database, LocalExecutor, and the api-server, scheduler,
+# PostgreSQL (Debian's packages) as the metadata database, LocalExecutor or CeleryExecutor (Redis from
+# Debian's packages as the broker, two workers as in docker-compose.yaml), and the api-server, scheduler,
 # dag-processor and triggerer as background processes with pid files and logs, all under .cache/.
 #
 # Usage: scripts/airflow-stack.sh start|stop|status|env
@@ -23,6 +24,10 @@
 #   AIRFLOW_STACK_GENESYS_RPM requests_per_minute of genesys_cloud_default (default 300)
 #   AIRFLOW_STACK_POOL_SLOTS  slots of the genesys_api pool (default 4)
 #   AIRFLOW_STACK_WAIT_SECONDS how long start waits for health (default 240)
+#   AIRFLOW_STACK_EXECUTOR    LocalExecutor (default) or CeleryExecutor
+#   AIRFLOW_STACK_REDIS_PORT  Redis port on 127.0.0.1 for CeleryExecutor (default 6380)
+#   AIRFLOW_STACK_CELERY_WORKERS  Celery workers (default 2), worker-N@<host>, queues default and worker-N
+#   AIRFLOW_STACK_CELERY_CONCURRENCY task slots per Celery worker (default 4)
 # Any other AIRFLOW__* variable set by the caller reaches the Airflow processes unchanged
 # (e.g. AIRFLOW__GENESYS_ES__START_DATE).
 set -euo pipefail
@@ -42,6 +47,10 @@ GENESYS_RPM="${AIRFLOW_STACK_GENESYS_RPM:-300}"
 POOL_SLOTS="${AIRFLOW_STACK_POOL_SLOTS:-4}"
 WAIT_SECONDS="${AIRFLOW_STACK_WAIT_SECONDS:-240}"
 VENV_BIN="${AIRFLOW_STACK_VENV_BIN:-$ROOT/.venv/bin}"
+EXECUTOR="${AIRFLOW_STACK_EXECUTOR:-LocalExecutor}"
+REDIS_PORT="${AIRFLOW_STACK_REDIS_PORT:-6380}"
+CELERY_WORKERS="${AIRFLOW_STACK_CELERY_WORKERS:-2}"
+CELERY_CONCURRENCY="${AIRFLOW_STACK_CELERY_CONCURRENCY:-4}"
 
 PG_DATA="$STACK_DIR/pgdata"
 PG_RUN="$STACK_DIR/pgrun"
@@ -50,6 +59,12 @@ PID_DIR="$STACK_DIR/pids"
 LOG_DIR="$STACK_DIR/logs"
 ENV_FILE="$STACK_DIR/env.sh"
 COMPONENTS=(api-server scheduler dag-processor triggerer)
+case "$EXECUTOR" in
+  LocalExecutor) ;;
+  CeleryExecutor) for ((i = 1; i <= CELERY_WORKERS; i++)); do COMPONENTS+=("celery-worker-$i"); done ;;
+  *) echo "airflow-stack: AIRFLOW_STACK_EXECUTOR must be LocalExecutor or CeleryExecutor, got $EXECUTOR" >&2; exit 1 ;;
+esac
+REDIS_DIR="$STACK_DIR/redis"
 
 die() { echo "airflow-stack: $*" >&2; exit 1; }
 say() { echo "airflow-stack: $*"; }
@@ -113,6 +128,30 @@ start_postgres() {
   fi
 }
 
+start_redis() {
+  [[ "$EXECUTOR" == CeleryExecutor ]] || return 0
+  command -v redis-server >/dev/null || die "redis-server not found: run scripts/install-system-deps.sh"
+  mkdir -p "$REDIS_DIR"
+  if [[ -f "$REDIS_DIR/redis.pid" ]] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; then
+    say "Redis already running on 127.0.0.1:$REDIS_PORT"; return
+  fi
+  port_in_use "$REDIS_PORT" && die "port $REDIS_PORT is in use by something else: set AIRFLOW_STACK_REDIS_PORT"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
+    --pidfile "$REDIS_DIR/redis.pid" --logfile "$LOG_DIR/redis.log" --save "" --appendonly no \
+    || die "Redis did not start (see $LOG_DIR/redis.log)"
+  for _ in $(seq 1 50); do port_in_use "$REDIS_PORT" && break; sleep 0.1; done
+  say "Redis up on 127.0.0.1:$REDIS_PORT"
+}
+
+stop_redis() {
+  [[ -f "$REDIS_DIR/redis.pid" ]] || return 0
+  local pid; pid="$(cat "$REDIS_DIR/redis.pid")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$REDIS_DIR/redis.pid"
+  say "stopped Redis (pid $pid)"
+}
+
 write_env() {
   mkdir -p "$STACK_DIR/home" "$STACK_DIR/no-plugins"
   [[ -s "$STACK_DIR/jwt_secret" ]] || python3 -c "import secrets; print(secrets.token_urlsafe(32))" >"$STACK_DIR/jwt_secret"
@@ -122,7 +161,10 @@ write_env() {
 export PATH="$VENV_BIN:\$PATH"
 export PYTHONPATH="$ROOT\${PYTHONPATH:+:\$PYTHONPATH}"
 export AIRFLOW_HOME="$STACK_DIR/home"
-export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+export AIRFLOW__CORE__EXECUTOR=$EXECUTOR
+export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://postgres@127.0.0.1:$PG_PORT/airflow"
+export AIRFLOW__CELERY__WORKER_CONCURRENCY=$CELERY_CONCURRENCY
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://postgres@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$DAGS_FOLDER"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$STACK_DIR/no-plugins"
@@ -194,9 +236,25 @@ start_components() {
   for c in "${COMPONENTS[@]}"; do
     if component_running "$c"; then say "$c already running (pid $(cat "$PID_DIR/$c.pid"))"; continue; fi
     # setsid: each component leads its own process group, so stop ends it with its children only.
-    setsid airflow "$c" >"$LOG_DIR/$c.log" 2>&1 </dev/null &
+    local -a cmd=(airflow "$c")
+    if [[ "$c" == celery-worker-* ]]; then
+      local name="${c#celery-}"
+      # As the compose file's workers: own name, the default queue plus one of its own, own log-server port.
+      cmd=(env "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$((8793 + 10 * ${name#worker-}))"
+        airflow celery worker --celery-hostname "$name@%h" --queues "default,$name"
+        --concurrency "$CELERY_CONCURRENCY")
+    fi
+    setsid "${cmd[@]}" >"$LOG_DIR/$c.log" 2>&1 </dev/null &
     echo $! >"$PID_DIR/$c.pid"
     say "started $c (pid $!, log $LOG_DIR/$c.log)"
+  done
+}
+
+celery_ready() {
+  local c
+  for c in "${COMPONENTS[@]}"; do
+    [[ "$c" == celery-worker-* ]] || continue
+    grep -q "ready\." "$LOG_DIR/$c.log" 2>/dev/null || return 1
   done
 }
 
@@ -213,8 +271,8 @@ wait_healthy() {
 import json, sys
 h = json.loads(sys.argv[1])
 ok = all((h.get(k) or {}).get("status") == "healthy" for k in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
-sys.exit(0 if ok else 1)' "$h" 2>/dev/null; then
-      say "Airflow healthy on http://127.0.0.1:$API_PORT (user $ADMIN_USER / $ADMIN_PASSWORD); source $ENV_FILE for the CLI"
+sys.exit(0 if ok else 1)' "$h" 2>/dev/null && celery_ready; then
+      say "Airflow ($EXECUTOR) healthy on http://127.0.0.1:$API_PORT (user $ADMIN_USER / $ADMIN_PASSWORD); source $ENV_FILE for the CLI"
       return
     fi
     sleep 2
@@ -225,16 +283,17 @@ sys.exit(0 if ok else 1)' "$h" 2>/dev/null; then
 }
 
 stop_components() {
-  local c pid
-  for c in "${COMPONENTS[@]}"; do
-    [[ -f "$PID_DIR/$c.pid" ]] || continue
+  # Every component that has a pid file, whichever executor started it.
+  local f c pid
+  local -a started=()
+  for f in "$PID_DIR"/*.pid; do [[ -f "$f" ]] && started+=("$(basename "$f" .pid)"); done
+  for c in "${started[@]}"; do
     pid="$(cat "$PID_DIR/$c.pid")"
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     fi
   done
-  for c in "${COMPONENTS[@]}"; do
-    [[ -f "$PID_DIR/$c.pid" ]] || continue
+  for c in "${started[@]}"; do
     pid="$(cat "$PID_DIR/$c.pid")"
     for _ in $(seq 1 60); do
       kill -0 "$pid" 2>/dev/null || pgrep -g "$pid" >/dev/null 2>&1 || break
@@ -255,6 +314,7 @@ case "${1:-}" in
   start)
     [[ -x "$VENV_BIN/airflow" ]] || die "no $VENV_BIN/airflow: run 'make venv' first"
     start_postgres
+    start_redis
     write_env
     setup_airflow
     start_components
@@ -262,6 +322,7 @@ case "${1:-}" in
     ;;
   stop)
     stop_components
+    stop_redis
     stop_postgres
     ;;
   status)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Manage a single-node Elasticsearch for tests and the demo.
+# Manage a single-node Elasticsearch for tests and the demo (or one node of a cluster: scripts/es-cluster.sh).
 # Usage: scripts/es.sh start|stop|status
+# Cluster node settings (set by es-cluster.sh): ES_CLUSTER_NAME, ES_NODE_NAME, ES_SEED_TRANSPORT_PORTS
+# (comma-separated transport ports of every node), ES_INITIAL_MASTERS (node names), ES_NO_WAIT=1 (do not
+# wait for health: a cluster answers only once a majority of its masters is up).
 set -euo pipefail
 
 ES_VERSION="${ES_VERSION:-8.19.21}"
@@ -79,20 +82,33 @@ start() {
     runner=(setpriv --reuid="$ES_USER" --regid="$(id -g "$ES_USER")" --clear-groups --)
   fi
   rm -f "$PID_FILE"
+  local -a discovery=(-E "discovery.type=single-node")
+  if [[ -n "${ES_SEED_TRANSPORT_PORTS:-}" ]]; then
+    local seeds
+    seeds="$(echo "$ES_SEED_TRANSPORT_PORTS" | sed -E 's/([0-9]+)/127.0.0.1:\1/g')"
+    discovery=(-E "discovery.seed_hosts=$seeds")
+    # Only a cluster's very first start may bootstrap it; a restarted node rejoins through the seeds.
+    [[ -d "$RUN_DIR/data/_state" ]] || discovery+=(-E "cluster.initial_master_nodes=$ES_INITIAL_MASTERS")
+  fi
   ES_JAVA_HOME="$jh" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP ${ES_EXTRA_JAVA_OPTS:-}" \
     "${runner[@]}" "$HOME_DIR/bin/elasticsearch" -d -p "$PID_FILE" \
-      -E "discovery.type=single-node" \
+      "${discovery[@]}" \
       -E "xpack.security.enabled=false" \
       -E "network.host=127.0.0.1" \
       -E "http.port=$ES_PORT" \
       -E "transport.port=$((ES_PORT + 100))" \
-      -E "cluster.name=genesys-es-$ES_PORT" \
+      -E "cluster.name=${ES_CLUSTER_NAME:-genesys-es-$ES_PORT}" \
+      -E "node.name=${ES_NODE_NAME:-genesys-es-$ES_PORT}" \
       -E "path.data=$RUN_DIR/data" \
       -E "path.logs=$RUN_DIR/logs" \
       -E "action.destructive_requires_name=false" \
       -E "cluster.routing.allocation.disk.threshold_enabled=${ES_DISK_THRESHOLD:-true}" \
       ${ES_EXTRA_SETTINGS:-} >"$RUN_DIR/stdout.log" 2>&1 \
     || { tail -20 "$RUN_DIR/stdout.log" >&2; die "Elasticsearch failed to start"; }
+  if [[ -n "${ES_NO_WAIT:-}" ]]; then
+    echo "es.sh: node ${ES_NODE_NAME:-} starting on http://127.0.0.1:$ES_PORT (pid $(cat "$PID_FILE"))"
+    return
+  fi
   local deadline=$((SECONDS + ES_WAIT_SECONDS)) h
   while (( SECONDS < deadline )); do
     h="$(health)"
@@ -103,7 +119,7 @@ start() {
     sleep 1
   done
   echo "es.sh: --- tail of the node log ---" >&2
-  tail -30 "$RUN_DIR/logs/genesys-es-$ES_PORT.log" 2>/dev/null >&2 || tail -30 "$RUN_DIR/stdout.log" >&2
+  tail -30 "$RUN_DIR/logs/${ES_CLUSTER_NAME:-genesys-es-$ES_PORT}.log" 2>/dev/null >&2 || tail -30 "$RUN_DIR/stdout.log" >&2
   stop >/dev/null 2>&1 || true
   die "Elasticsearch did not reach yellow/green within ${ES_WAIT_SECONDS}s"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages the full-stack tests need: PostgreSQL (Airflow's metadata database)
-# and Chromium (the browser test). Idempotent: installs only what is missing, runs `apt-get update`
+# Install the Debian packages the full-stack tests need: PostgreSQL (Airflow's metadata database),
+# Redis (the Celery broker) and Chromium (the browser test). Idempotent: installs only what is missing, runs `apt-get update`
 # at most once. As non-root without passwordless sudo it installs nothing and says so (exit 0), so
 # `make test` still runs everything else; the e2e tests then skip with the same reason.
 #
@@ -13,6 +13,7 @@ declare -A PROBES=(
   [postgresql]="/usr/lib/postgresql/*/bin/initdb"
   [chromium]="/usr/bin/chromium"
   [fonts-dejavu-core]="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+  [redis-server]="/usr/bin/redis-server"
 )
 
 have() {

@@ -30,7 +30,8 @@ AIRFLOW_SERVICES = {
     "airflow-apiserver": "api-server",
     "airflow-scheduler": "scheduler",
     "airflow-dag-processor": "dag-processor",
-    "airflow-worker": "celery worker",
+    "airflow-worker-1": "celery worker --celery-hostname worker-1@%h --queues default,worker-1",
+    "airflow-worker-2": "celery worker --celery-hostname worker-2@%h --queues default,worker-2",
     "airflow-triggerer": "triggerer",
 }
 
@@ -260,7 +261,7 @@ def test_connections_parse_and_match_the_provider(services: dict) -> None:
     """Both AIRFLOW_CONN_* values are JSON Airflow accepts; Genesys extras are the provider's fields."""
     from airflow.models.connection import Connection
 
-    env = services["airflow-worker"]["environment"]
+    env = services["airflow-worker-1"]["environment"]
     genesys_json = json.loads(env["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"])
     es_json = json.loads(env["AIRFLOW_CONN_ELASTICSEARCH_DEFAULT"])
 
@@ -338,6 +339,6 @@ def test_simulator_service_runs_the_package(services: dict) -> None:
     source = "\n".join(p.read_text() for p in package.rglob("*.py"))
     unknown = sorted(flag for flag in flags if flag not in source)
     assert unknown == [], f"flags the simulator does not define: {unknown}"
-    genesys = json.loads(services["airflow-worker"]["environment"]["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"])
+    genesys = json.loads(services["airflow-worker-1"]["environment"]["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"])
     assert genesys["extra"]["base_url"].endswith(":8180")
     assert "--port=8180" in sim["command"]

@@ -50,6 +50,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-interval-days", type=int, default=7)
     parser.add_argument("--job-fulfill-seconds", type=float, default=0.5)
     parser.add_argument(
+        "--job-data-lag-seconds", type=int, default=0, help="dataAvailabilityDate = now - this many seconds"
+    )
+    parser.add_argument(
+        "--no-analytics-permission",
+        action="store_true",
+        help="the client's role lacks analytics:conversationDetail:view (every details endpoint answers 403)",
+    )
+    parser.add_argument(
         "--flat-volume", action="store_true", help="same volume every day (no weekday pattern)"
     )
     parser.add_argument(
@@ -77,6 +85,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         faults=args.fault_profile,
         max_interval_days=args.max_interval_days,
         job_fulfill_seconds=args.job_fulfill_seconds,
+        job_data_lag_seconds=args.job_data_lag_seconds,
+        analytics_permission=not args.no_analytics_permission,
         weekday_volume=not args.flat_volume,
         response_cache_mb=args.response_cache_mb,
     )

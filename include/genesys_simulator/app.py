@@ -61,10 +61,10 @@ class SimulatorState:
         self.limiter = RateLimiter(config.rate_limit_per_minute)
         self.stats = Stats()
         self.injector = FaultInjector(config.seed, config.faults)
-        self.jobs = JobStore(
-            self.dataset, config.seed, config.job_fulfill_seconds, config.job_data_lag_seconds
-        )
         self.pages = PageCache(config.response_cache_mb * 2**20)
+        self.jobs = JobStore(
+            self.dataset, config.seed, config.job_fulfill_seconds, config.job_data_lag_seconds, self.pages
+        )
 
     def reset(self) -> None:
         """Forget tokens, rate-limit windows, jobs and counters; restart fault numbering."""

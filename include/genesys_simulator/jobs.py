@@ -9,12 +9,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from include.genesys_simulator.bodies import AsyncConversationQuery, dump
 from include.genesys_simulator.conversation import iso
 from include.genesys_simulator.dataset import NEVER_MS, Block, Dataset
 from include.genesys_simulator.errors import bad_request, not_found
+from include.genesys_simulator.page_cache import PageCache, RenderedPage
 from include.genesys_simulator.query import (
     check_options,
     parse_body,
@@ -52,8 +54,16 @@ class Job:
 class JobStore:
     """All jobs of a simulator run."""
 
-    def __init__(self, dataset: Dataset, seed: int, fulfill_seconds: float, data_lag_seconds: int) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        seed: int,
+        fulfill_seconds: float,
+        data_lag_seconds: int,
+        pages: PageCache | None = None,
+    ) -> None:
         self.dataset = dataset
+        self.pages = pages or PageCache(0)
         self.seed = seed
         self.fulfill_seconds = fulfill_seconds
         self.data_lag_seconds = data_lag_seconds
@@ -134,7 +144,7 @@ class JobStore:
             limit = job.body.get("limit")
             job.total = min(total, limit) if limit else total
 
-    def results(self, job_id: str, cursor: str | None, page_size: int | None) -> Json:
+    def results(self, job_id: str, cursor: str | None, page_size: int | None) -> Json | RenderedPage:
         """Answer GET .../jobs/{jobId}/results."""
         job = self._get(job_id)
         state = self._state(job)
@@ -148,18 +158,25 @@ class JobStore:
         assert job.blocks is not None
         limit = max(0, min(size, job.total - offset))
         descending = (job.body.get("order") or "asc") == "desc"
-        conversations = [
-            conv
-            for day, i in self.dataset.slice(job.blocks, offset, limit, descending)
-            if (conv := self.dataset.render(day, i, job.now_ms, with_attributes=True)) is not None
-        ]
-        out: Json = {}
-        if conversations:
-            out["conversations"] = conversations
+        tail: Json = {}
         if offset + limit < job.total:
-            out["cursor"] = _encode_cursor(job.id, offset + limit)
-        out["dataAvailabilityDate"] = iso(self.data_availability_ms())
-        return out
+            tail["cursor"] = _encode_cursor(job.id, offset + limit)
+        tail["dataAvailabilityDate"] = iso(self.data_availability_ms())
+        key = orjson.dumps([job.body, job.now_ms, offset, limit]) if job.now_ms == NEVER_MS else None
+        cached = self.pages.get(key) if key is not None else None
+        if cached is None:
+            conversations = [
+                conv
+                for day, i in self.dataset.slice(job.blocks, offset, limit, descending)
+                if (conv := self.dataset.render(day, i, job.now_ms, with_attributes=True)) is not None
+            ]
+            if key is None or not self.pages.enabled:
+                return {**({"conversations": conversations} if conversations else {}), **tail}
+            cached = RenderedPage(orjson.dumps(conversations), len(conversations))
+            self.pages.put(key, cached)
+        # A settled job's page, rendered once: only its cursor (which names the job) is new.
+        head = b'{"conversations":' + cached.body + b"," if cached.conversations else b"{"
+        return RenderedPage(head + orjson.dumps(tail)[1:], cached.conversations)
 
     def delete(self, job_id: str) -> None:
         """Answer DELETE .../jobs/{jobId}."""

@@ -2,7 +2,8 @@
 
 ``scripts/airflow-stack.sh`` starts PostgreSQL, migrates a fresh metadata database, creates the connections
 (to the session's Elasticsearch and simulator) and the ``genesys_api`` pool, and starts the api-server,
-scheduler, dag-processor and triggerer (LocalExecutor). The DAG folder is a temporary folder holding the
+scheduler, dag-processor and triggerer, with CeleryExecutor (Redis, two workers) unless
+``E2E_EXECUTOR=LocalExecutor``. The DAG folder is a temporary folder holding the
 repository's DAGs and the harness's probe DAG. Everything is stopped at the end of the session.
 """
 
@@ -25,6 +26,8 @@ from tests.e2e.airflow_api import AirflowAPI
 from tests.e2e.stack import (
     ARTIFACTS,
     CONVERSATIONS_PER_DAY,
+    E2E_BUDGET,
+    E2E_EXECUTOR,
     PROBE_DAG_FILE,
     REPO,
     STACK_SCRIPT,
@@ -47,8 +50,13 @@ def e2e_simulator() -> Iterator[Any]:
         from include.genesys_simulator import SimulatorConfig, SimulatorServer
     except ImportError as exc:
         pytest.fail(f"the ingest DAG exists but the simulator cannot be imported: {exc}")
+    # One budget per OAuth client, as Genesys enforces it: a task or worker over it would meet a 429.
     config = SimulatorConfig(
-        seed=7, conversations_per_day=CONVERSATIONS_PER_DAY, rate_limit_per_minute=0, weekday_volume=False
+        seed=7,
+        conversations_per_day=CONVERSATIONS_PER_DAY,
+        rate_limit_per_minute=E2E_BUDGET,
+        rate_limit_scope="client",
+        weekday_volume=False,
     )
     with SimulatorServer(config) as server:
         yield server
@@ -67,7 +75,7 @@ def e2e_dags_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Iterator[Stack]:
     """Start the local Airflow once per session and stop it at the end."""
-    reason = missing_prerequisites()
+    reason = missing_prerequisites(E2E_EXECUTOR)
     if reason:
         pytest.skip(reason)
     state_dir = REPO / ".cache" / "airflow-e2e"
@@ -84,7 +92,9 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
         AIRFLOW_STACK_FRESH="1",
         AIRFLOW_STACK_ES_URL=es_url,
         AIRFLOW_STACK_GENESYS_URL=e2e_simulator.base_url if e2e_simulator else "http://127.0.0.1:9",
-        AIRFLOW_STACK_GENESYS_RPM="6000",
+        AIRFLOW_STACK_GENESYS_RPM=str(E2E_BUDGET),
+        AIRFLOW_STACK_EXECUTOR=E2E_EXECUTOR,
+        AIRFLOW_STACK_REDIS_PORT=os.environ.get("E2E_REDIS_PORT", "6381"),
         AIRFLOW__GENESYS_ES__START_DATE=today,
         AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS="2",
         AIRFLOW__GENESYS_ES__MAX_ACTIVE_RUNS="3",
@@ -109,6 +119,8 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
             dags_folder=e2e_dags_folder,
             simulator=e2e_simulator,
             ingest_dag=e2e_simulator is not None,
+            executor=E2E_EXECUTOR,
+            logs=state_dir / "logs",
         )
     finally:
         logs = state_dir / "logs"

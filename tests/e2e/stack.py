@@ -18,6 +18,10 @@ ARTIFACTS = REPO / "test-artifacts"
 
 #: Small days keep the whole e2e run within a few minutes on 2 cores.
 CONVERSATIONS_PER_DAY = int(os.environ.get("E2E_CONVERSATIONS_PER_DAY", "300"))
+#: The executor of the stack: CeleryExecutor (Redis and two workers, as docker-compose.yaml) by default.
+E2E_EXECUTOR = os.environ.get("E2E_EXECUTOR", "CeleryExecutor")
+#: The OAuth client's budget, enforced by the simulator per client and set on the connection.
+E2E_BUDGET = int(os.environ.get("E2E_BUDGET", "600"))
 
 
 def target_dag_ids() -> list[str]:
@@ -40,10 +44,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def missing_prerequisites() -> str | None:
+def missing_prerequisites(executor: str = "LocalExecutor") -> str | None:
     """Return why the full stack cannot run here, or None."""
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         return "PostgreSQL server not installed (run scripts/install-system-deps.sh)"
+    if executor == "CeleryExecutor" and not shutil.which("redis-server"):
+        return "Redis server not installed (run scripts/install-system-deps.sh)"
     if not (REPO / ".venv" / "bin" / "airflow").exists():
         return "no .venv/bin/airflow (run make venv)"
     if os.geteuid() == 0 and not shutil.which("setpriv"):
@@ -62,6 +68,8 @@ class Stack:
     dags_folder: Path
     simulator: Any  # the in-process Genesys simulator, or None
     ingest_dag: bool  # the repository's ingest DAG is deployed (and its simulator is running)
+    executor: str = "LocalExecutor"
+    logs: Path | None = None  # the components' log folder
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""End to end on a real Airflow 3.3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor; PostgreSQL).
+"""End to end on a real Airflow 3.3 (api-server, scheduler, dag-processor, triggerer; CeleryExecutor with
+two workers and Redis, or LocalExecutor; PostgreSQL).
 
 Through the REST API, as a user would: trigger the ingest DAG with params (as the UI form does) and wait for
 success; run a three-day backfill; make one partition fail once and clear only that mapped task instance;
@@ -154,3 +155,19 @@ def test_elasticsearch_holds_exactly_the_source(target: Target, es: Elasticsearc
     assert target.es_total(es) == sum(len(target.source_ids(day)) for day in days)
     if target.dag_id == "genesys_conversations_to_es":
         assert CONVERSATIONS_PER_DAY * len(days) == target.es_total(es)
+
+
+def test_celery_workers_share_the_work_within_one_budget(airflow_stack: Stack) -> None:
+    """Both Celery workers ran tasks, and together they stayed within the OAuth client's budget (no 429)."""
+    if airflow_stack.executor != "CeleryExecutor" or airflow_stack.simulator is None:
+        pytest.skip("needs the CeleryExecutor stack and the simulator")
+    assert airflow_stack.logs is not None
+    received = {}
+    for worker in ("worker-1", "worker-2"):
+        log = (airflow_stack.logs / f"celery-{worker}.log").read_text(errors="replace")
+        received[worker] = log.count("execute_workload") + log.count("Task airflow")
+    assert all(n > 0 for n in received.values()), f"a worker ran no task: {received}"
+    stats = airflow_stack.simulator.stats()
+    # The simulator answers 429 to a client over its budget: none means every worker's requests fitted in it.
+    assert stats["rate_limited"] == 0, stats["api_requests_by_status"]
+    assert stats["api_requests"] > 50

@@ -1,4 +1,4 @@
-"""Hook for the Genesys Cloud Platform API: OAuth client credentials, request budget, retries and paging."""
+"""Hook for the Genesys Cloud Platform API: OAuth client credentials, request budget and retries."""
 
 from __future__ import annotations
 
@@ -14,39 +14,25 @@ import orjson
 import requests
 import urllib3
 from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from genesys_es import __version__
 from genesys_es.exceptions import (
-    GenesysApiError,
     GenesysAuthError,
     GenesysError,
     GenesysRateLimitError,
     GenesysRetryableError,
 )
-from genesys_es.extract.models import (
-    ErrorBody,
-    TokenResponse,
-)
+from genesys_es.extract.models import TokenResponse
 from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.rate_limit import RequestBudget
-from genesys_es.extract.regions import DEFAULT_REGION, region_hosts
 from genesys_es.extract.shared_budget import ElasticsearchBudgetStore, SharedRequestBudget, budget_key
+from genesys_es.hooks.genesys_http import ConnectionSettings, decode, error_body, retry_after
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
-
-DEFAULT_REQUESTS_PER_MINUTE = 300
-
-
-def _mask(secret: str) -> None:
-    """Register a secret with Airflow's secrets masker (task and supervisor processes)."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - very old task SDKs
-        return
-    mask_secret(secret)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -67,21 +53,6 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    """Return the wait a 429 asks for: ``Retry-After``, else ``inin-ratelimit-reset`` (seconds)."""
-    for header in ("Retry-After", "inin-ratelimit-reset"):
-        value = response.headers.get(header)
-        if value is None:
-            continue
-        try:
-            seconds = float(value)
-        except ValueError:
-            continue
-        if seconds >= 0:
-            return seconds
-    return None
-
-
 def _read_body(response: requests.Response) -> bytes:
     """Read a streamed response's whole body in one call and release its connection.
 
@@ -100,16 +71,6 @@ def _read_body(response: requests.Response) -> bytes:
         raise requests.exceptions.SSLError(err) from err
     finally:
         response.close()
-
-
-def _error_body(response: requests.Response, content: bytes) -> ErrorBody:
-    """Parse a Genesys error body; an unparseable one becomes an ErrorBody with the status text."""
-    try:
-        return ErrorBody.model_validate(orjson.loads(content))
-    except (orjson.JSONDecodeError, ValueError, TypeError):
-        return ErrorBody(
-            message=response.reason or f"HTTP {response.status_code}", status=response.status_code
-        )
 
 
 @dataclass
@@ -205,57 +166,30 @@ class GenesysCloudHook(BaseHook):
     # -- connection -----------------------------------------------------------------------------------
 
     @cached_property
-    def _settings(self) -> dict[str, Any]:
-        """Read the Airflow connection once: credentials, hosts and budget."""
-        conn = self.get_connection(self.genesys_conn_id)
-        extra = conn.extra_dejson or {}
-        client_id, client_secret = conn.login, conn.password
-        if not client_id or not client_secret:
-            raise ValueError(
-                f"Connection {self.genesys_conn_id!r} needs the OAuth client id as login and the "
-                "client secret as password"
-            )
-        _mask(client_secret)
-        base_url = (extra.get("base_url") or "").strip()
-        if base_url:
-            login_base = api_base = base_url.rstrip("/")
-        else:
-            login_base, api_base = region_hosts(extra.get("region") or DEFAULT_REGION)
-        rpm = self.requests_per_minute_override
-        if rpm is None:
-            raw = extra.get("requests_per_minute")
-            try:
-                rpm = DEFAULT_REQUESTS_PER_MINUTE if raw in (None, "") else float(raw)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"Connection {self.genesys_conn_id!r}: requests_per_minute must be a number, got {raw!r}"
-                ) from None
-        if rpm < 0:
-            raise ValueError(f"requests_per_minute must not be negative, got {rpm}")
-        return {
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "login_base": login_base,
-            "api_base": api_base,
-            "requests_per_minute": rpm,
-        }
+    def _settings(self) -> ConnectionSettings:
+        """Read the Airflow connection once (the secret is registered with the masker)."""
+        settings = ConnectionSettings.from_connection(
+            self.get_connection(self.genesys_conn_id), self.requests_per_minute_override
+        )
+        mask_secret(settings.client_secret)
+        return settings
 
     @property
     def api_base(self) -> str:
         """Return the API base URL (``https://api.<domain>`` or the ``base_url`` extra)."""
-        return self._settings["api_base"]
+        return self._settings.api_base
 
     @property
     def login_base(self) -> str:
         """Return the OAuth base URL (``https://login.<domain>`` or the ``base_url`` extra)."""
-        return self._settings["login_base"]
+        return self._settings.login_base
 
     @cached_property
     def budget(self) -> RequestBudget | SharedRequestBudget:
         """Return the request budget the hook's threads spend (shared with other tasks when a store is set)."""
-        rate = self._settings["requests_per_minute"] * self.budget_utilization
+        rate = self._settings.requests_per_minute * self.budget_utilization
         if self.budget_store is not None and rate > 0:
-            key = budget_key(self.api_base, self._settings["client_id"])
+            key = budget_key(self.api_base, self._settings.client_id)
             return SharedRequestBudget(self.budget_store, key, rate)
         return RequestBudget(rate, burst=self.burst)
 
@@ -332,31 +266,31 @@ class GenesysCloudHook(BaseHook):
         settings = self._settings
         self._bump("token_requests")
         response = self.get_conn().post(
-            f"{settings['login_base']}/oauth/token",
+            f"{settings.login_base}/oauth/token",
             data={"grant_type": "client_credentials"},
-            auth=(settings["client_id"], settings["client_secret"]),
+            auth=(settings.client_id, settings.client_secret),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             timeout=self.timeout,
-            **self._environment(settings["login_base"]),
+            **self._environment(settings.login_base),
         )
         if response.status_code == 429 or response.status_code >= 500:
             raise GenesysRetryableError(
                 f"OAuth token request answered {response.status_code}",
                 status=response.status_code,
-                retry_after=_retry_after(response) if response.status_code == 429 else None,
+                retry_after=retry_after(response) if response.status_code == 429 else None,
             )
         if response.status_code >= 400:
-            body = _error_body(response, response.content)
+            body = error_body(response, response.content)
             raise GenesysAuthError(
-                f"Genesys Cloud refused the OAuth client credentials of client id {settings['client_id']!r} "
-                f"at {settings['login_base']} ({response.status_code} {body.code or ''}: "
+                f"Genesys Cloud refused the OAuth client credentials of client id {settings.client_id!r} "
+                f"at {settings.login_base} ({response.status_code} {body.code or ''}: "
                 f"{body.message or 'no message'}); check the connection {self.genesys_conn_id!r}"
             )
         try:
             token = TokenResponse.model_validate(orjson.loads(response.content))
         except (orjson.JSONDecodeError, ValueError) as err:
             raise GenesysRetryableError(f"invalid OAuth token response: {type(err).__name__}") from None
-        _mask(token.access_token)
+        mask_secret(token.access_token)
         lead = min(self.token_lead_seconds, token.expires_in / 4)
         self._token = token.access_token
         self._token_refresh_at = time.monotonic() + token.expires_in - lead
@@ -399,7 +333,7 @@ class GenesysCloudHook(BaseHook):
             if response.status_code != 401:
                 return self._parse(response, content, method, path)
             if calls.reauthentications >= self.reauth_limit:
-                body_401 = _error_body(response, content)
+                body_401 = error_body(response, content)
                 raise GenesysAuthError(
                     f"Genesys Cloud refused a freshly fetched token for {method} {path} "
                     f"(401 {body_401.code or ''}: {body_401.message or 'no message'}); "
@@ -411,30 +345,14 @@ class GenesysCloudHook(BaseHook):
             token = self._get_token(stale=token)
 
     def _parse(self, response: requests.Response, content: bytes, method: str, path: str) -> Any:
-        """Return the decoded body of a 2xx response, or raise the matching exception."""
-        status = response.status_code
-        if status == 429:
-            wait = _retry_after(response)
+        """Return the decoded body of a 2xx response; on a 429 pause the budget and raise to retry."""
+        if response.status_code == 429:
+            wait = retry_after(response)
             self._bump("rate_limited")
             if wait is not None:
                 self.budget.pause(wait)
             raise GenesysRateLimitError(f"429 rate limited on {method} {path}", status=429, retry_after=wait)
-        if status >= 500:
-            raise GenesysRetryableError(f"{status} server error on {method} {path}", status=status)
-        if status >= 400:
-            body = _error_body(response, content)
-            raise GenesysApiError(
-                status, body.message or response.reason or "no message", body.code, body.context_id
-            )
-        if not content:
-            return {}
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            raise GenesysRetryableError(
-                f"invalid or truncated JSON body ({len(content)} bytes) from {method} {path}",
-                status=status,
-            ) from None
+        return decode(response, content, method, path)
 
     def _wait(self, retry_state: RetryCallState) -> float:
         """Return the wait before the next attempt: exactly Retry-After for a 429, else backoff with jitter."""

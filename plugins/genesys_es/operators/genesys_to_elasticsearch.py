@@ -90,8 +90,9 @@ class GenesysToElasticsearchOperator(BaseOperator):
     is deleted once read, when its task fails, or when a user kills the task. Writes are idempotent
     (``_id`` = ``conversationId``), so a retried partition changes no count.
 
-    :param partition: the partition to read (a ``Partition.to_xcom()`` dict from the planner; a jobs
-        partition may say ``fresh_index``: its monthly index was empty when planned).
+    :param partition: the partition to read (a ``Partition.to_xcom()`` dict from the planner, which adds
+        ``fresh_index`` to a jobs partition whose monthly index was empty when planned: that index is
+        written with bulk-time settings, restored by its last writer).
     :param run_config: the run's settings (a ``RunConfig.to_xcom()`` dict).
     :param genesys_conn_id: the ``genesys_cloud`` connection.
     :param elasticsearch_conn_id: the ``elasticsearch`` connection.
@@ -169,7 +170,10 @@ class GenesysToElasticsearchOperator(BaseOperator):
     def submit_and_defer(self, part: Partition, attempt: int) -> NoReturn:
         """Submit the partition's job and defer to the triggerer until Genesys has prepared it."""
         with genesys_hook(self.genesys_conn_id, self.get_es()) as hook:
-            job_id = ConversationJobs(hook).submit(part.start, part.end)
+            try:
+                job_id = ConversationJobs(hook).submit(part.start, part.end)
+            except GenesysJobError as err:  # a missing permission: retrying changes nothing
+                raise AirflowFailException(str(err)) from None
         delay = 0.0 if attempt == 1 else self.job_backoff_seconds * 2 ** (attempt - 2)
         self.log.info(
             "partition %s: submitted job %s (attempt %d); waiting deferred", part.label, job_id, attempt
@@ -195,7 +199,7 @@ class GenesysToElasticsearchOperator(BaseOperator):
             concurrency=self.concurrency,
             max_chunk_bytes=self.max_chunk_bytes,
             chunk_size=DEFAULT_CHUNK_SIZE if self.chunk_size is None else self.chunk_size,
-            bulk_settings=part.path == "jobs" and bool(self.partition.get("fresh_index")),
+            bulk_settings=bool(self.partition.get("fresh_index")),
             before_write=fail_fast_unless_writable,
         )
         with genesys_hook(self.genesys_conn_id, self.get_es(), max_concurrency=self.concurrency) as hook:

@@ -84,6 +84,9 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
     :param run: the resolved run.
     :param parallelism: partition tasks running at once (the DAG's ``max_active_partitions``).
     """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from genesys_es.exceptions import GenesysJobError
     from genesys_es.extract.history import plan_run
     from genesys_es.extract.jobs import ConversationJobs
     from genesys_es.extract.paging import ConversationPager
@@ -92,7 +95,10 @@ def plan_partitions(run: dict[str, Any], parallelism: int = 1) -> list[dict[str,
     config = _config(run)
     es = _es_client()
     with _genesys(es) as hook:
-        available = ConversationJobs(hook).availability() if config.path == "jobs" else None
+        try:
+            available = ConversationJobs(hook).availability() if config.path == "jobs" else None
+        except GenesysJobError as err:  # a missing permission: retrying changes nothing
+            raise AirflowFailException(str(err)) from None
         if available is not None:
             log.info("jobs API data available until %s", instants.to_iso(available))
         planned = plan_run(

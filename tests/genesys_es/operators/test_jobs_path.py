@@ -177,3 +177,16 @@ def test_a_fresh_index_gets_bulk_settings_while_written_and_back_after(
     after = es.indices.get_settings(index=index, flat_settings=True)[index]["settings"]
     assert after.get("index.refresh_interval") != "-1"
     assert settings_drift(es, index_prefix) == []
+
+
+def test_a_client_without_the_permission_fails_without_retries(
+    simulator_factory, airflow_connections, es: Elasticsearch, index_prefix: str
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    sim = simulator_factory(analytics_permission=False)
+    airflow_connections(sim.base_url)
+    ensure_index_resources(es, index_prefix)
+    with pytest.raises(AirflowFailException, match=r"analytics:conversationDetail:view"):
+        _operator(index_prefix).execute(_context())
+    assert sim.stats()["jobs_created"] == 0

@@ -90,3 +90,38 @@ def test_the_cache_stays_within_its_byte_bound() -> None:
     assert PageCache(0).get(b"k") is None
     with pytest.raises(ValueError):
         PageCache(-1)
+
+
+def _job_pages(sim: SimulatorServer, token: str) -> list[dict]:
+    """Submit a details job for DAY, wait for it, and return its result pages (cursor followed)."""
+    import time
+
+    headers = {"Authorization": f"Bearer {token}"}
+    jobs = f"{sim.base_url}/api/v2/analytics/conversations/details/jobs"
+    job_id = requests.post(jobs, json={"interval": DAY}, headers=headers, timeout=5).json()["jobId"]
+    while requests.get(f"{jobs}/{job_id}", headers=headers, timeout=5).json()["state"] != "FULFILLED":
+        time.sleep(0.05)
+    pages, cursor = [], None
+    while True:
+        params = {"pageSize": 300, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{jobs}/{job_id}/results", params=params, headers=headers, timeout=5).json()
+        pages.append(page)
+        if not (cursor := page.get("cursor")):
+            return pages
+
+
+def test_settled_job_results_are_rendered_once_and_keep_their_own_cursor(
+    simulator_factory: Callable[..., SimulatorServer],
+) -> None:
+    cached = simulator_factory(response_cache_mb=64, job_fulfill_seconds=0.05)
+    plain = simulator_factory(job_fulfill_seconds=0.05)
+    token = login(cached)
+    first, again = _job_pages(cached, token), _job_pages(cached, token)
+    reference = _job_pages(plain, login(plain))
+    assert len(first) == len(reference) > 1
+    for a, b, ref in zip(first, again, reference, strict=True):
+        assert a["conversations"] == b["conversations"] == ref["conversations"]
+        assert ("cursor" in a) == ("cursor" in b) == ("cursor" in ref)
+    # Each job's cursor names its own job: the second job's pages are cached, not its cursors.
+    assert first[0]["cursor"] != again[0]["cursor"]
+    assert _stats(cached)["page_cache"]["hits"] == len(first)
