@@ -144,7 +144,7 @@ class HookRecorder:
         self.before_page: Callable[[int], None] | None = None
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Install the recording subclasses in ``genesys_es.hooks.genesys_cloud`` and ``extract.paging``."""
+        """Install the recording subclasses where the partition operator finds them."""
         recorder = self
 
         class RecordingHook(genesys_cloud.GenesysCloudHook):
@@ -161,8 +161,11 @@ class HookRecorder:
                     recorder.page_filter(page)
                 return page
 
+        from genesys_es.operators import genesys_to_elasticsearch
+
         monkeypatch.setattr(genesys_cloud, "GenesysCloudHook", RecordingHook)
         monkeypatch.setattr(paging, "ConversationPager", RecordingPager)
+        monkeypatch.setattr(genesys_to_elasticsearch, "ConversationPager", RecordingPager)
 
     def total(self, key: str) -> int:
         """Return a stats counter summed over every recorded hook."""

@@ -118,9 +118,8 @@ class _RecordingClient:
         setattr(self._client, name, value)
 
 
-#: Documents per bulk request. Small requests reach the node while the next ones are built (a partition
-#: task builds in a read-ahead thread): 250 (about 1 MB) beat 500 and 1000 with the node on its own core
-#: and matched them on shared cores (docs/benchmarks.md).
+#: Documents per bulk request: 250 (about 1 MB) beat 500 and 1000 with the node on its own core and matched
+#: them on shared cores (docs/benchmarks.md); four partition tasks keep the node busy between requests.
 DEFAULT_CHUNK_SIZE = 250
 
 

@@ -159,8 +159,8 @@ def index_conversations(
 def serialized_actions(actions: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Yield the actions with ``_source`` as JSON bytes, the form the bulk body carries.
 
-    Serializing where the documents are built (the read-ahead thread of a partition task) holds the
-    documents waiting for the bulk writer as bytes: a fraction of the memory of the dicts.
+    Serializing as the documents are built holds the ones waiting in a bulk chunk (and for its retries) as
+    bytes: a fraction of the memory of the dicts.
 
     :param actions: bulk actions whose ``_source`` is a dict (bytes pass through).
     """

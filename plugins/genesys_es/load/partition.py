@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +28,6 @@ from genesys_es.load.ingest import (
     serialized_actions,
 )
 from genesys_es.load.leases import WriterSession
-from genesys_es.load.read_ahead import ReadAhead
 from genesys_es.transform.pii import PiiPolicy
 
 log = logging.getLogger(__name__)
@@ -110,17 +109,14 @@ def index_partition(
             stats=stats,
             dedupe=part.path == "sync",
         )
-        # From here a thread fetches, builds and serializes: the first pages arrive while the index and
-        # the lease are set up, the next ones while a bulk request is in flight.
-        with ReadAhead(serialized_actions(actions), name=f"build {part.label}") as ahead:
-            writer = BulkWriter(
-                es,
-                deadletter_index=dead,
-                max_chunk_bytes=how.max_chunk_bytes,
-                chunk_size=how.chunk_size,
-                deadletter_context=context,
-            )
-            result = _write_under_lease(writer, ahead, how, index)
+        writer = BulkWriter(
+            es,
+            deadletter_index=dead,
+            max_chunk_bytes=how.max_chunk_bytes,
+            chunk_size=how.chunk_size,
+            deadletter_context=context,
+        )
+        result = _write_under_lease(writer, serialized_actions(actions), pages, how, index)
     invalid = deadletter_invalid(es, dead, stats.invalid, context, pii=how.pii)
     summary = _summary(part, index, stats, result, invalid, source.transport, time.monotonic() - started)
     log.info(
@@ -146,19 +142,25 @@ def index_partition(
 
 
 def _write_under_lease(
-    writer: BulkWriter, ahead: ReadAhead[dict[str, Any]], how: PartitionWrite, index: str
+    writer: BulkWriter,
+    actions: Generator[dict[str, Any], None, None],
+    pages: Any,
+    how: PartitionWrite,
+    index: str,
 ) -> BulkResult:
-    """Write the read-ahead's actions while holding the index's writer lease; return the bulk result.
+    """Write the actions while holding the index's writer lease; return the bulk result.
 
-    The read-ahead is closed before the lease is released, so no page is fetched after the lease ends.
+    The actions and the page reader under them are closed before the lease is released (the reader's
+    fetch threads stop), so no page is fetched after the lease ends.
     """
     with WriterSession(writer.es, how.index_prefix, [index], how.holder, bulk_settings=how.bulk_settings):
         try:
             if how.before_write is not None:
                 how.before_write(writer.es, index)
-            return writer.write(ahead)
+            return writer.write(actions)
         finally:
-            ahead.close()
+            actions.close()
+            pages.close()
 
 
 def _summary(

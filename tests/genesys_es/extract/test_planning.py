@@ -194,7 +194,8 @@ def test_xcom_round_trip_and_labels():
     p = Partition(DAY + timedelta(hours=9), DAY + timedelta(hours=12), 1, 20, 100, 2000)
     assert p.label == "2024-03-01 09:00-12:00 p1-20"
     data = p.to_xcom()
-    assert set(data) == {"start", "end", "first_page", "last_page", "page_size", "expected", "label"}
+    assert set(data) == {"start", "end", "first_page", "last_page", "page_size", "expected", "label", "path"}
+    assert data["path"] == "sync"
     assert Partition.from_xcom(data) == p
     assert Partition.from_xcom(data).label == p.label
     open_p = Partition(DAY + timedelta(hours=21), DAY + timedelta(days=1), 21, None, 100, 5)

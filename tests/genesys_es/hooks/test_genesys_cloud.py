@@ -205,6 +205,15 @@ def test_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(monke
     assert ConversationPager(GenesysCloudHook()).count(DAY, NEXT) > 0
 
 
+def test_a_netrc_entry_for_the_host_does_not_replace_the_bearer_token(monkeypatch, simulator, tmp_path):
+    use_connection(monkeypatch, simulator)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password something\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert ConversationPager(GenesysCloudHook()).count(DAY, NEXT) > 0
+
+
 # -- errors and retries --------------------------------------------------------------------------------
 
 
