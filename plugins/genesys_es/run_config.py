@@ -173,7 +173,7 @@ def build_run_config(
     try:
         validate_prefix(prefix)
     except ValueError as err:
-        errors.append(str(err))
+        errors.append(f"index_prefix: {err}")
     mode = params.get("mode") or "upsert"
     if mode not in ("upsert", "rebuild"):
         errors.append(f"mode must be 'upsert' or 'rebuild', got {mode!r}")
