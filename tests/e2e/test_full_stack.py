@@ -157,17 +157,51 @@ def test_elasticsearch_holds_exactly_the_source(target: Target, es: Elasticsearc
         assert CONVERSATIONS_PER_DAY * len(days) == target.es_total(es)
 
 
-def test_celery_workers_share_the_work_within_one_budget(airflow_stack: Stack) -> None:
-    """Both Celery workers ran tasks, and together they stayed within the OAuth client's budget (no 429)."""
+def test_celery_workers_share_the_work_within_one_budget(
+    target: Target, airflow_stack: Stack, airflow_api: AirflowAPI, es: Elasticsearch
+) -> None:
+    """A day of many small partitions on both Celery workers stays within a budget it would burst alone."""
     if airflow_stack.executor != "CeleryExecutor" or airflow_stack.simulator is None:
         pytest.skip("needs the CeleryExecutor stack and the simulator")
-    assert airflow_stack.logs is not None
-    received = {}
-    for worker in ("worker-1", "worker-2"):
-        log = (airflow_stack.logs / f"celery-{worker}.log").read_text(errors="replace")
-        received[worker] = log.count("execute_workload") + log.count("Task airflow")
-    assert all(n > 0 for n in received.values()), f"a worker ran no task: {received}"
-    stats = airflow_stack.simulator.stats()
-    # The simulator answers 429 to a client over its budget: none means every worker's requests fitted in it.
-    assert stats["rate_limited"] == 0, stats["api_requests_by_status"]
-    assert stats["api_requests"] > 50
+    import json
+
+    budget = 60
+    sim = airflow_stack.simulator
+    connection = airflow_api.get("/connections/genesys_cloud_default")
+    extra = json.loads(connection["extra"])
+    limiter = sim.state.limiter
+    # The simulator enforces the budget per OAuth client (fixed one-minute windows); the connection says it.
+    airflow_api.call(
+        "PATCH",
+        "/connections/genesys_cloud_default",
+        json={**connection, "extra": json.dumps({**extra, "requests_per_minute": budget})},
+        params={"update_mask": "extra"},
+    )
+    limiter.per_minute, saved = budget, limiter.per_minute
+    limiter.clear()
+    before = sim.stats()
+    logs = {w: airflow_stack.logs / f"celery-{w}.log" for w in ("worker-1", "worker-2")}
+    marks = {w: log.stat().st_size for w, log in logs.items()}
+    try:
+        day = past_day(12)
+        run = airflow_api.trigger(target.dag_id, target.conf(day, page_size=5, pages_per_partition=2))
+        run = airflow_api.wait_for_run(target.dag_id, run["dag_run_id"], timeout=600)
+        assert_run_succeeded(airflow_api, target, run)
+    finally:
+        limiter.per_minute = saved
+        airflow_api.call(
+            "PATCH",
+            "/connections/genesys_cloud_default",
+            json={**connection, "extra": json.dumps(extra)},
+            params={"update_mask": "extra"},
+        )
+    after = sim.stats()
+    requests = after["api_requests"] - before["api_requests"]
+    # More requests than one window allows: four tasks at once on two workers would have met a 429.
+    assert requests > budget, requests
+    assert after["rate_limited"] == before["rate_limited"], after["api_requests_by_status"]
+    ran = {
+        w: log.read_text(errors="replace")[marks[w] :].count("Executing workload") for w, log in logs.items()
+    }
+    assert all(n > 0 for n in ran.values()), f"a worker ran none of the run's tasks: {ran}"
+    assert_day_matches_source(target, es, day)
