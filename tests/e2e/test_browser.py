@@ -7,7 +7,6 @@ Playwright never downloads a browser here: it launches ``/usr/bin/chromium``.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -109,13 +108,9 @@ def test_trigger_from_the_ui_form_and_see_success(
         field.fill(str(value))
         expect(field).to_have_value(str(value))
 
-    # The form turned into the run's configuration JSON (shown under Advanced Options).
-    dialog.get_by_role("button", name="Advanced Options").click()
+    # The form turns into the run's configuration (checked on the run below: the JSON editor under Advanced
+    # Options renders only the lines in view, so a longer form hides some of them).
     expected_conf = {**text, **numbers}
-    conf_editor = dialog.get_by_text('"index_prefix"').first
-    expect(conf_editor).to_be_visible()
-    for name, value in expected_conf.items():
-        expect(dialog).to_contain_text(f'"{name}": {json.dumps(value)}')
 
     # 4. Trigger: the UI opens the new run.
     dialog.get_by_role("button", name="Trigger", exact=True).click()
