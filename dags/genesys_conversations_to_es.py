@@ -92,7 +92,15 @@ JOB_POLL_SECONDS = conf.getfloat("genesys_es", "job_poll_seconds", fallback=10.0
             "ten times faster on the same budget, for history; days after its dataAvailabilityDate still go "
             "through the details query.",
         ),
-        "page_size": Param(100, type="integer", minimum=1, maximum=100, title="Page size"),
+        "page_size": Param(
+            100,
+            type="integer",
+            minimum=1,
+            maximum=100,
+            title="Page size",
+            description="Conversations per details-query page, 1 to 100 (100, the API's maximum, spends the "
+            "fewest requests).",
+        ),
         "pages_per_partition": Param(
             DEFAULT_PAGES_PER_PARTITION,
             type="integer",
@@ -120,7 +128,12 @@ JOB_POLL_SECONDS = conf.getfloat("genesys_es", "job_poll_seconds", fallback=10.0
             "before the range.",
         ),
         "index_prefix": Param(
-            DEFAULT_INDEX_PREFIX, type="string", pattern=PREFIX_PATTERN, title="Index prefix"
+            DEFAULT_INDEX_PREFIX,
+            type="string",
+            pattern=PREFIX_PATTERN,
+            title="Index prefix",
+            description="Monthly indices are <prefix>-YYYY.MM, the read alias <prefix>: lowercase letters, "
+            "digits, '.', '_' or '-', starting with a letter (at most 101 characters).",
         ),
         "latency_target_p95_ms": Param(
             1000,

@@ -6,6 +6,11 @@ segment and restores their replicas and refresh interval (never an index an inge
 audit event per action in the audit index and the log. ``wait_for_health`` and ``verify_health_and_latency``
 check the read alias afterwards. Audit events go to the webhook of the connection named in
 ``[genesys_es] audit_webhook_conn_id`` when it is set (see docs/verification.md).
+
+**Paused when first deployed** (as every DAG under Airflow's default ``dags_are_paused_at_creation``):
+unpause it with its toggle in the UI or ``airflow dags unpause genesys_index_maintenance``; from then on it
+follows every ingest run and runs weekly. A month counts as closed ``closed_after_days`` days into the next
+month (UTC); until then its index is listed as skipped, with the date it closes.
 """
 
 from __future__ import annotations
@@ -48,21 +53,51 @@ NOTIFIERS = [AuditWebhookNotifier(WEBHOOK_CONN_ID, payload_format=WEBHOOK_FORMAT
         ),
     },
     params={
-        "index_prefix": Param(DEFAULT_INDEX_PREFIX, type="string", pattern=PREFIX_PATTERN),
-        "audit_index": Param(DEFAULT_AUDIT_INDEX, type="string", pattern=PREFIX_PATTERN),
+        "index_prefix": Param(
+            DEFAULT_INDEX_PREFIX,
+            type="string",
+            pattern=PREFIX_PATTERN,
+            title="Index prefix",
+            description="The ingest's index prefix: lowercase letters, digits, '.', '_' or '-', starting with a "
+            "letter (at most 101 characters).",
+        ),
+        "audit_index": Param(
+            DEFAULT_AUDIT_INDEX,
+            type="string",
+            pattern=PREFIX_PATTERN,
+            title="Audit index",
+            description="Where audit events are written; same rule as the index prefix.",
+        ),
         "max_shards": Param(
             10, type="integer", minimum=1, description="Most shard copies an index may have."
         ),
         "max_index_size_gb": Param(
             50, type=["null", "number"], minimum=0, description="Bigger indices are skipped: archive them."
         ),
-        "disk_watermark": Param("high", enum=["low", "high", "flood_stage"]),
-        "closed_after_days": Param(2, type="integer", minimum=0, description="Days into the next month."),
-        "latency_target_p95_ms": Param(500, type=["null", "number"], minimum=0),
-        "latency_runs": Param(20, type="integer", minimum=1),
-        "dry_run": Param(False, type="boolean"),
+        "disk_watermark": Param(
+            "high",
+            enum=["low", "high", "flood_stage"],
+            description="Skip every action while a node's disk is at or above this watermark.",
+        ),
+        "closed_after_days": Param(
+            2,
+            type="integer",
+            minimum=0,
+            description="Days into the next month (UTC) after which a month counts as closed (0 or more).",
+        ),
+        "latency_target_p95_ms": Param(
+            500,
+            type=["null", "number"],
+            minimum=0,
+            description="Fail the verification when the probe queries' p95 exceeds this (ms); empty skips it.",
+        ),
+        "latency_runs": Param(
+            20, type="integer", minimum=1, description="Measured runs per probe (1 or more)."
+        ),
+        "dry_run": Param(False, type="boolean", description="Plan and audit only; change nothing."),
     },
     render_template_as_native_obj=True,
+    doc_md=__doc__,
 )
 def genesys_index_maintenance():
     maintain = ElasticsearchIndexMaintenanceOperator(

@@ -18,6 +18,6 @@ fi
 cat <<MSG
 
 Elasticsearch (http://127.0.0.1:$ES_PORT) and the simulator (http://127.0.0.1:$SIM_PORT) are still running.
-Open the Airflow UI with the same connections:   scripts/airflow-ui.sh   (then http://127.0.0.1:8080)
+Open the Airflow UI with the same connections:   scripts/airflow-ui.sh   (it prints the address and the login)
 Stop everything:                                  scripts/demo-stop.sh
 MSG

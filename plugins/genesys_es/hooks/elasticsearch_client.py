@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -157,6 +158,10 @@ class ElasticsearchClientHook(BaseHook):
     def get_conn(self) -> Elasticsearch:
         """Return a client for the connection (created once per hook, orjson serializer)."""
         if self._client is None:
+            # One INFO line per request would bury a task's own story: the client's request log stays at
+            # WARNING (errors and retries) unless this hook's logger asks for DEBUG.
+            if not self.log.isEnabledFor(logging.DEBUG):
+                logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
             kwargs = self.client_kwargs()
             self.log.info(
                 "Connecting to Elasticsearch (%s): %s", self.elasticsearch_conn_id, describe(kwargs)

@@ -262,7 +262,18 @@ class BulkWriter:
                 result,
                 failures,
             )
-        log.info("Bulk write done: %s", result.to_dict())
+        log.info(
+            "bulk write: %d document(s) indexed (%d new, %d updated), %d dead-lettered, %d request(s), "
+            "%.1f MB in %.1f s (%.0f docs/s)",
+            result.indexed,
+            result.created,
+            result.updated,
+            result.deadlettered,
+            result.requests,
+            result.bytes / 2**20,
+            result.seconds,
+            result.docs_per_second,
+        )
         return result
 
     def _finish(

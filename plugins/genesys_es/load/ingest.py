@@ -40,24 +40,32 @@ class PartitionStats:
 
 
 def page_conversations(
-    pages: Iterable[Any], stats: PartitionStats, *, progress_every_s: float = 10.0
+    pages: Iterable[Any],
+    stats: PartitionStats,
+    *,
+    progress_every_s: float = 5.0,
+    progress_every_pages: int = 10,
 ) -> Iterator[dict[str, Any]]:
     """Yield the conversations of pages in order, counting pages and logging progress.
 
+    A progress line follows the first page, then every ``progress_every_pages`` pages or
+    ``progress_every_s`` seconds, whichever comes first.
+
     :param pages: pages with a ``conversations`` list (``ConversationPage``).
     :param stats: counters updated in place.
-    :param progress_every_s: seconds between progress log lines.
+    :param progress_every_s: most seconds between progress log lines.
+    :param progress_every_pages: most pages between progress log lines.
     """
-    last_log = time.monotonic()
+    last_log, last_pages = time.monotonic(), 0
     for page in pages:
         stats.pages += 1
         yield from page.conversations
         now = time.monotonic()
-        if now - last_log >= progress_every_s:
-            last_log = now
+        first = stats.pages == 1  # the first page says the partition is under way
+        if first or now - last_log >= progress_every_s or stats.pages - last_pages >= progress_every_pages:
+            last_log, last_pages = now, stats.pages
             log.info(
-                "progress: page %s, %d pages and %d conversations read, %d to index",
-                getattr(page, "page_number", "?"),
+                "progress: %d page(s) and %d conversation(s) read, %d to index",
                 stats.pages,
                 stats.conversations,
                 stats.to_index,

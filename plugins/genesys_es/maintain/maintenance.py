@@ -86,6 +86,17 @@ class PlannedAction:
         return asdict(self)
 
 
+def month_closes_at(month: str, closed_after_days: int) -> datetime:
+    """Return when month ``YYYY.MM`` counts as closed: ``closed_after_days`` days into the next month (UTC).
+
+    :param month: the month.
+    :param closed_after_days: days into the next month before the month counts as closed.
+    """
+    year, mon = (int(x) for x in month.split("."))
+    next_month = date(year + (mon == 12), mon % 12 + 1, 1)
+    return datetime(next_month.year, next_month.month, 1, tzinfo=UTC) + timedelta(days=closed_after_days)
+
+
 def is_closed_month(month: str, now: datetime, closed_after_days: int) -> bool:
     """Return whether month ``YYYY.MM`` is closed at ``now``.
 
@@ -93,10 +104,7 @@ def is_closed_month(month: str, now: datetime, closed_after_days: int) -> bool:
     :param now: the current time (UTC).
     :param closed_after_days: days into the next month before the month counts as closed.
     """
-    year, mon = (int(x) for x in month.split("."))
-    next_month = date(year + (mon == 12), mon % 12 + 1, 1)
-    closes = datetime(next_month.year, next_month.month, 1, tzinfo=UTC) + timedelta(days=closed_after_days)
-    return now >= closes
+    return now >= month_closes_at(month, closed_after_days)
 
 
 def check_constraints(info: IndexInfo, constraints: Constraints, disk: DiskUsage | None) -> list[str]:
@@ -159,7 +167,12 @@ def plan_actions(
         if info.month is None:
             continue
         if not is_closed_month(info.month, now, constraints.closed_after_days):
-            plan.append(PlannedAction(info.name, "skip", "skipped", f"month {info.month} is not closed yet"))
+            closes = month_closes_at(info.month, constraints.closed_after_days)
+            reason = (
+                f"month {info.month} is not closed yet: it closes on {closes:%Y-%m-%d %H:%M} UTC "
+                f"(closed_after_days={constraints.closed_after_days} into the next month)"
+            )
+            plan.append(PlannedAction(info.name, "skip", "skipped", reason))
             continue
         if info.name in writers:
             plan.append(

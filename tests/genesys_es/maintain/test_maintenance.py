@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -104,7 +104,13 @@ def test_plan_is_pure_and_complete() -> None:
     assert by[("p-2024.03", "set_refresh_interval")].status == "todo"
     assert by[("p-2024.03", "set_replicas")].status == "noop"
     assert {by[("p-2024.04", a)].status for a in maintenance.ACTIONS} == {"noop"}
-    assert by[(f"p-{NOW:%Y.%m}", "skip")].reason.endswith("not closed yet")
+    reason = by[(f"p-{NOW:%Y.%m}", "skip")].reason
+    first_of_next = (NOW.replace(day=28) + timedelta(days=4)).replace(day=1)
+    closes = first_of_next + timedelta(days=Constraints().closed_after_days)
+    assert reason == (
+        f"month {NOW:%Y.%m} is not closed yet: it closes on {closes:%Y-%m-%d} 00:00 UTC "
+        "(closed_after_days=2 into the next month)"
+    )
     assert "writer lease" in by[("p-2024.05", "skip")].reason
     assert "red" in by[("p-2024.06", "skip")].reason
     assert not any(p.index == "p-2024-restored" for p in plan)

@@ -147,3 +147,21 @@ def test_a_partition_uses_the_clients_shared_budget(
     # The client's budget document moved on by one slot per request (0.1 s at 600/min, 0.98 used).
     state = es.get(index=BUDGET_INDEX, id=budget_key(sim.base_url, "demo-client"))["_source"]
     assert state["tat"] >= started + summary["api_requests"] * 60 / (600 * 0.98) - 0.5
+
+
+def test_a_partition_log_reads_as_a_story(env, es: Elasticsearch, index_prefix: str, caplog) -> None:
+    import logging
+
+    ensure_index_resources(es, index_prefix)
+    caplog.set_level(logging.INFO)
+    _operator(index_prefix).execute(_context())
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("genesys_es")]
+    assert ours[0].startswith("partition 2026-11-09 00:00-24:00 p1+: pages 1..end")
+    assert any(m.startswith("progress: ") for m in ours), "no progress line"
+    assert any(m.startswith("bulk write: 300 document(s) indexed (300 new, 0 updated)") for m in ours), ours
+    assert ours[-1].startswith("partition 2026-11-09 00:00-24:00 p1+ done: ")
+    # The Elasticsearch client's one line per request stays out of the task log unless DEBUG is asked for.
+    transport = [
+        r for r in caplog.records if r.name == "elastic_transport.transport" and r.levelno < logging.WARNING
+    ]
+    assert transport == []
