@@ -95,6 +95,9 @@ def airflow_stack(es_url: str, e2e_simulator: Any, e2e_dags_folder: Path) -> Ite
         AIRFLOW_STACK_GENESYS_RPM=str(E2E_BUDGET),
         AIRFLOW_STACK_EXECUTOR=E2E_EXECUTOR,
         AIRFLOW_STACK_REDIS_PORT=os.environ.get("E2E_REDIS_PORT", "6381"),
+        # Off Airflow's default log-server ports, which the demo UI (scripts/airflow-ui.sh) uses.
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="8893",
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="8894",
         AIRFLOW__GENESYS_ES__START_DATE=today,
         AIRFLOW__GENESYS_ES__RETRY_DELAY_SECONDS="2",
         AIRFLOW__GENESYS_ES__MAX_ACTIVE_RUNS="3",

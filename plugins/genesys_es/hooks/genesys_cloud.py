@@ -369,7 +369,11 @@ class GenesysCloudHook(BaseHook):
             end = datetime.now(UTC).replace(microsecond=0)
             hits = ConversationPager(self).count(end - timedelta(hours=1), end)
         except (GenesysError, ValueError, requests.RequestException) as err:
-            return False, f"{type(err).__name__}: {err}"
+            # The UI tests a form under a temporary connection id: name what the user typed instead.
+            text = str(err).replace(
+                f"check the connection {self.genesys_conn_id!r}", "check the client id and secret"
+            )
+            return False, f"{type(err).__name__}: {text}"
         return True, f"Connected to Genesys Cloud at {self.api_base}: {hits} conversations in the last hour"
 
 

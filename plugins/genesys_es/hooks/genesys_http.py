@@ -70,7 +70,13 @@ def retry_after(response: requests.Response) -> float | None:
 def error_body(response: requests.Response, content: bytes) -> ErrorBody:
     """Parse a Genesys error body; an unparseable one becomes an ErrorBody with the status text."""
     try:
-        return ErrorBody.model_validate(orjson.loads(content))
+        data = orjson.loads(content)
+        body = ErrorBody.model_validate(data)
+        if body.message is None and isinstance(data, dict):  # the login service's OAuth-style body
+            body = ErrorBody(
+                message=data.get("error_description"), code=data.get("error"), status=body.status
+            )
+        return body
     except (orjson.JSONDecodeError, ValueError, TypeError):
         return ErrorBody(
             message=response.reason or f"HTTP {response.status_code}", status=response.status_code

@@ -176,6 +176,10 @@ def test_bad_credentials_fail_clearly_without_the_secret(monkeypatch, simulator,
     assert secret not in message and secret not in repr(info.value)
     ok, text = hook.test_connection()
     assert not ok and "refused" in text and secret not in text
+    # The UI tests its form under a temporary connection id: the answer names the credentials, not that id,
+    # and carries the login service's own reason.
+    assert "genesys_cloud_default" not in text and "check the client id and secret" in text, text
+    assert "no message" not in text, text
     assert secret not in caplog.text
     assert hook.stats["retries"] == 0  # refused credentials are not retried
 
