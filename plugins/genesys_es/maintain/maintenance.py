@@ -166,8 +166,8 @@ def plan_actions(
     for info in infos:
         if info.month is None:
             continue
-        if not is_closed_month(info.month, now, constraints.closed_after_days):
-            closes = month_closes_at(info.month, constraints.closed_after_days)
+        closes = month_closes_at(info.month, constraints.closed_after_days)
+        if now < closes:
             reason = (
                 f"month {info.month} is not closed yet: it closes on {closes:%Y-%m-%d %H:%M} UTC "
                 f"(closed_after_days={constraints.closed_after_days} into the next month)"
