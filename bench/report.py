@@ -197,7 +197,14 @@ def table(result: dict[str, Any]) -> str:
                 "**Jobs path / raw bulk ceiling**",
                 f"**{jobs['ratio_jobs_ceiling']:.2f}**",
                 f"ceiling of the same (jobs-shaped) documents {_fmt(jobs['ceiling_docs_per_s']['median'])} docs/s, "
-                f"interleaved; goal >= 0.7",
+                f"interleaved; goal >= 0.7; at {rate} requests/min the jobs path cannot pass "
+                f"{_fmt(jobs['jobs_budget_bound_docs_per_s'])} docs/s (1,000 per request)",
+            ),
+            (
+                "Jobs path without a budget / ceiling",
+                f"{jobs['ratio_unbudgeted_ceiling']:.2f}",
+                f"{_fmt(jobs['jobs_unbudgeted_docs_per_s']['median'])} docs/s, same day and tasks, simulator "
+                f"unlimited (a raised budget); runs {jobs['jobs_unbudgeted_docs_per_s']['runs']}",
             ),
             (
                 "Jobs path, peak RSS per task by slice",

@@ -380,6 +380,20 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         prepare_index(es, "bench-sync")
         sync = run_pipeline("bench-sync", workers=workers)
         log(f"jobs: sync path {sync.docs_per_s:.0f} docs/s at {rpm} requests/minute")
+    # Without the budget (Genesys support can raise it): what the same day costs when Elasticsearch is the bound.
+    unbudgeted = []
+    with simulator({DAY: n}) as sim:
+        set_connections(es_url, sim.base_url)
+        prepare_index(es, "bench-jobs")
+        run_pipeline("bench-jobs", workers=workers, path="jobs")  # fills this simulator's page cache
+        for r in range(cfg["repeats"]):
+            drop_prefix(es, "bench-jobs")
+            prepare_index(es, "bench-jobs")
+            run = run_pipeline("bench-jobs", workers=workers, path="jobs", bulk_settings=True)
+            if run.indexed != n:
+                raise RuntimeError(f"jobs path without budget indexed {run.indexed} of {n}")
+            unbudgeted.append(run.docs_per_s)
+            log(f"jobs without budget #{r + 1}: {run.docs_per_s:.0f} docs/s ({run.api_requests} requests)")
     memory = []
     for size in cfg["jobs_memory"]:
         with simulator({DAY: size}) as sim:
@@ -393,7 +407,7 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         log(f"jobs: slice of {size:,}: peak RSS {run.peak_rss_mb:.0f} MB (start {run.start_rss_mb:.0f} MB)")
     for prefix in ("bench-jobs", "bench-sync", "bench-ceiling"):
         drop_prefix(es, prefix)
-    c, j = spread(ceiling), spread(jobs)
+    c, j, u = spread(ceiling), spread(jobs), spread(unbudgeted)
     return {
         "conversations": n,
         "requests_per_minute": rpm,
@@ -403,6 +417,10 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         "sync": sync.to_dict(),
         "ratio_jobs_sync": round(j["median"] / sync.docs_per_s, 2),
         "ratio_jobs_ceiling": round(j["median"] / c["median"], 3),
+        # At the budget the jobs path cannot pass 1,000 conversations per request x rpm / 60.
+        "jobs_budget_bound_docs_per_s": round(1000 * rpm / 60),
+        "jobs_unbudgeted_docs_per_s": u,
+        "ratio_unbudgeted_ceiling": round(u["median"] / c["median"], 3),
         "memory_by_slice": memory,
     }
 

@@ -204,7 +204,7 @@ setup_airflow() {
 import json, sys
 json.dump({
     "genesys_cloud_default": {
-        "conn_type": "genesys_cloud", "login": "$GENESYS_CLIENT_ID", "password": "$GENESYS_CLIENT_SECRET",
+        "conn_type": "genesys_cloud", "login": "$GENESYS_CLIENT_ID", "password": "$GENESYS_CLIENT_SECRET", "port": 443,
         "extra": json.dumps({"base_url": "$GENESYS_URL", "requests_per_minute": int("$GENESYS_RPM")}),
     },
     "elasticsearch_default": {

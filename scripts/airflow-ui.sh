@@ -44,7 +44,7 @@ setup() {
 import json, sys
 json.dump({
     "genesys_cloud_default": {
-        "conn_type": "genesys_cloud", "login": "demo-client", "password": "demo-secret",
+        "conn_type": "genesys_cloud", "login": "demo-client", "password": "demo-secret", "port": 443,
         "extra": json.dumps({"base_url": "http://127.0.0.1:$SIM_PORT", "requests_per_minute": 300}),
     },
     "elasticsearch_default": {"conn_type": "elasticsearch", "host": "127.0.0.1", "port": $ES_PORT, "schema": "http"},

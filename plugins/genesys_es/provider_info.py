@@ -44,9 +44,13 @@ def get_provider_info() -> dict[str, Any]:
                     },
                 },
                 "ui-field-behaviour": {
-                    "hidden-fields": ["host", "schema", "port", "extra"],
-                    "relabeling": {"login": "Client ID", "password": "Client secret"},
+                    # The port is not used (HTTPS, 443) but shown: Airflow 3.3.2's Test button in the
+                    # connection list sends port 0 for a connection without one and refuses the test with
+                    # 400 "The host or port to test differs from the stored connection" (apache/airflow#73298).
+                    "hidden-fields": ["host", "schema", "extra"],
+                    "relabeling": {"login": "Client ID", "password": "Client secret", "port": "Port (443)"},
                     "placeholders": {
+                        "port": "443",
                         "login": "OAuth client id (client credentials grant)",
                         "password": "OAuth client secret",
                         "base_url": "http://127.0.0.1:8180",

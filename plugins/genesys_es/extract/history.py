@@ -9,16 +9,17 @@ the 100,000-result cap: a day becomes several slices only to let several tasks r
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from genesys_es.exceptions import PlanningError
 from genesys_es.extract.planning import (
+    DEFAULT_MIN_SLICE,
     DEFAULT_PAGES_PER_PARTITION,
     CountFn,
     Partition,
-    plan_intervals,
+    cut_points,
     plan_partitions,
 )
 from genesys_es.instants import as_utc
@@ -49,7 +50,12 @@ def plan_job_slices(
     slices: int = 1,
     min_slice_conversations: int = MIN_SLICE_CONVERSATIONS,
 ) -> list[Partition]:
-    """Plan one UTC day into about ``slices`` job slices of about equal conversation counts.
+    """Plan one UTC day into at most ``slices`` job slices of about equal conversation counts.
+
+    The day is counted in ``2 * slices`` equal stretches of time (one count request each), and neighbouring
+    stretches are joined into slices of about equal counts: a contact center's day peaks in office hours,
+    so equal stretches of time would leave one task most of the day. Every extra slice costs a job's
+    submission and polls, and conversations crossing a cut are read twice (jobs match by overlap).
 
     :param day: the day's start (UTC midnight).
     :param count: returns ``totalHits`` for ``(start, end)`` (``ConversationPager.count``).
@@ -60,17 +66,38 @@ def plan_job_slices(
         raise ValueError(f"slices must be at least 1, got {slices}")
     start = as_utc(day)
     end = start + timedelta(days=1)
-    total = count(start, end)
+    if slices == 1:
+        return [_job_slice(start, end, int(count(start, end)))]
+    bounds = [start, *cut_points(start, end, 2 * slices, DEFAULT_MIN_SLICE), end]
+    stretches = [(a, b, int(count(a, b))) for a, b in pairwise(bounds)]
+    total = sum(n for _, _, n in stretches)
     wanted = max(1, min(slices, total // max(1, min_slice_conversations)))
-    if wanted == 1:
-        intervals = [(start, end, total)]
-    else:
-        cut = plan_intervals(start, end, count, limit=math.ceil(total / wanted))
-        intervals = [(s.start, s.end, s.count) for s in cut]
-    return [
-        Partition(start=s, end=e, first_page=1, last_page=None, page_size=1000, expected=n, path="jobs")
-        for s, e, n in intervals
-    ]
+    return [_job_slice(s, e, n) for s, e, n in _join(stretches, wanted)]
+
+
+def _join(
+    stretches: list[tuple[datetime, datetime, int]], groups: int
+) -> list[tuple[datetime, datetime, int]]:
+    """Join neighbouring ``(start, end, count)`` stretches into at most ``groups`` with the smallest largest count."""
+
+    def pack(cap: int) -> list[tuple[datetime, datetime, int]]:
+        packed: list[tuple[datetime, datetime, int]] = []
+        for s, e, n in stretches:
+            if packed and packed[-1][2] + n <= cap:
+                packed[-1] = (packed[-1][0], e, packed[-1][2] + n)
+            else:
+                packed.append((s, e, n))
+        return packed
+
+    counts = [n for _, _, n in stretches]
+    sums = sorted({sum(counts[i:j]) for i in range(len(counts)) for j in range(i + 1, len(counts) + 1)})
+    return next(p for cap in sums if cap >= max(counts) and len(p := pack(cap)) <= groups)
+
+
+def _job_slice(start: datetime, end: datetime, expected: int) -> Partition:
+    return Partition(
+        start=start, end=end, first_page=1, last_page=None, page_size=1000, expected=expected, path="jobs"
+    )
 
 
 def plan_run(

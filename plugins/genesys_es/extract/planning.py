@@ -176,7 +176,7 @@ def split_days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]
     return pieces
 
 
-def _cut_points(start: datetime, end: datetime, pieces: int, grain: timedelta) -> list[datetime]:
+def cut_points(start: datetime, end: datetime, pieces: int, grain: timedelta) -> list[datetime]:
     """Return up to ``pieces - 1`` cut points strictly inside ``(start, end)`` on an absolute ``grain`` grid."""
     epoch = datetime(1970, 1, 1, tzinfo=start.tzinfo)
     points: list[datetime] = []
@@ -220,7 +220,7 @@ def plan_intervals(
         if n <= limit:
             result.append(SubInterval(s, e, n))
             return
-        points = _cut_points(s, e, max(2, math.ceil(n / limit)), min_slice) if e - s > min_slice else []
+        points = cut_points(s, e, max(2, math.ceil(n / limit)), min_slice) if e - s > min_slice else []
         if not points:
             raise PlanningError(
                 f"{n} conversations in {s.isoformat()}..{e.isoformat()} exceed the per-interval limit of "

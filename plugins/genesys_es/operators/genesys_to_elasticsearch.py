@@ -174,7 +174,8 @@ class GenesysToElasticsearchOperator(BaseOperator):
                 job_id = ConversationJobs(hook).submit(part.start, part.end)
             except GenesysJobError as err:  # a missing permission: retrying changes nothing
                 raise AirflowFailException(str(err)) from None
-        delay = 0.0 if attempt == 1 else self.job_backoff_seconds * 2 ** (attempt - 2)
+        # A job is never ready at once: the first poll waits one interval, a resubmission its backoff.
+        delay = self.job_poll_seconds if attempt == 1 else self.job_backoff_seconds * 2 ** (attempt - 2)
         self.log.info(
             "partition %s: submitted job %s (attempt %d); waiting deferred", part.label, job_id, attempt
         )

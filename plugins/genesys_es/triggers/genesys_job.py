@@ -23,7 +23,7 @@ class GenesysJobTrigger(BaseTrigger):
     :param genesys_conn_id: the ``genesys_cloud`` connection.
     :param elasticsearch_conn_id: the ``elasticsearch`` connection holding the shared request budget.
     :param poll_seconds: seconds between two status requests.
-    :param delay_seconds: seconds to wait before the first one (backoff of a resubmitted job).
+    :param delay_seconds: seconds to wait before the first one (a poll interval, or a resubmission's backoff).
     """
 
     def __init__(

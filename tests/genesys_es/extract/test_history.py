@@ -44,6 +44,30 @@ def test_a_day_is_sliced_for_the_tasks_that_may_read_it() -> None:
         plan_job_slices(DAY, uniform(10), slices=0)
 
 
+def test_a_peaked_day_is_sliced_by_count_not_by_time() -> None:
+    """Office hours hold most of a day: slices are joined from counted stretches to about equal counts."""
+    calls = []
+
+    def peaked(start: datetime, end: datetime) -> int:
+        calls.append((start, end))
+        hours = [(start + timedelta(hours=h)).hour for h in range(round((end - start) / timedelta(hours=1)))]
+        return sum(9_000 if 9 <= h < 17 else 500 for h in hours)
+
+    slices = plan_job_slices(DAY, peaked, slices=4)
+    assert len(calls) == 8  # one count per stretch of three hours: 2 x slices, nothing more
+    assert len(slices) == 4
+    assert slices[0].start == DAY and slices[-1].end == DAY + timedelta(days=1)
+    assert all(a.end == b.start for a, b in itertools.pairwise(slices))
+    counts = [s.expected for s in slices]
+    assert sum(counts) == 8 * 9_000 + 16 * 500
+    # Equal stretches of six hours would give 3,000 / 36,000 / 40,500 / 500: the largest slice is 55%.
+    assert max(counts) <= 0.35 * sum(counts)
+    # One slice per day costs one count.
+    calls.clear()
+    assert len(plan_job_slices(DAY, peaked, slices=1)) == 1
+    assert len(calls) == 1
+
+
 def test_a_range_straddling_the_availability_date_is_split_between_paths() -> None:
     days = [DAY + timedelta(days=i) for i in range(3)]
     parts = plan_run(

@@ -135,7 +135,8 @@ def test_failed_jobs_are_resubmitted_with_backoff_then_fail_clearly(
                 op.execute_complete(_context(), event=_event(deferred.value.trigger), **deferred.value.kwargs)
             except TaskDeferred as again:
                 deferred = SimpleNamespace(value=again)
-    assert delays == [0.0, 0.1, 0.2]
+    # The first poll waits one poll interval (a job is never ready at once), resubmissions their backoff.
+    assert delays == [0.1, 0.1, 0.2]
     assert sim.stats()["jobs_created"] == 3
     # Every failed job was deleted: nothing is left behind at Genesys.
     assert deletes(sim.stats()) == 3
