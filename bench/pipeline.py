@@ -92,6 +92,7 @@ TASK_MODULES = (
     "genesys_es.load.ingest",
     "genesys_es.operators.genesys_to_elasticsearch",
     "genesys_es.triggers.genesys_job",
+    "genesys_es.triggers.inline",
     "genesys_es.extract.planning",
     "genesys_es.run_config",
     "bench.pipeline",
@@ -146,9 +147,8 @@ def _task(
     """
     try:
         _adopt(environ, cpus)
-        from airflow.sdk.exceptions import TaskDeferred
-
         from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
+        from genesys_es.triggers.inline import run_deferred
 
         start_rss = _rss_mb()
         began = time.perf_counter()
@@ -159,10 +159,7 @@ def _task(
             job_poll_seconds=JOB_POLL_SECONDS,
         )
         context = {"ti": SimpleNamespace(try_number=1, map_index=map_index), "run_id": "bench__run"}
-        try:
-            summary = op.execute(context)
-        except TaskDeferred as deferred:
-            summary = _resume(op, context, deferred)
+        summary = run_deferred(op, context)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         conn.send(
             {
@@ -178,25 +175,6 @@ def _task(
         raise
     finally:
         conn.close()
-
-
-def _resume(op: Any, context: dict[str, Any], deferred: Any) -> dict[str, Any]:
-    """Run a deferred operator's triggers in this process and resume it until it returns."""
-    import asyncio
-
-    from airflow.sdk.exceptions import TaskDeferred
-
-    async def first_event(trigger: Any) -> dict[str, Any]:
-        async for event in trigger.run():
-            return event.payload
-        raise RuntimeError("trigger ended without an event")
-
-    while True:
-        event = asyncio.run(first_event(deferred.trigger))
-        try:
-            return getattr(op, deferred.method_name)(context, event=event, **(deferred.kwargs or {}))
-        except TaskDeferred as again:
-            deferred = again
 
 
 def plan(

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 from elasticsearch import Elasticsearch
 
 from genesys_es.extract.planning import Partition
 from genesys_es.load.index_setup import ensure_index_resources
 from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 from genesys_es.run_config import build_run_config
+from genesys_es.triggers.inline import run_deferred
 from tests.faults.conftest import DAY_END, DAY_START, HookRecorder, day_simulator, indexed_hits
 
 VOLUME = 2500  # three cursor pages of 1,000
@@ -35,23 +34,9 @@ def _run_jobs_partition(prefix: str) -> dict[str, Any]:
         job_backoff_seconds=0.1,
         job_attempts=6,
     )
-    context = {"ti": SimpleNamespace(try_number=1, map_index=0), "run_id": "manual__jobs_faults"}
-
-    async def first_event(trigger: Any) -> dict[str, Any]:
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("no event")
-
-    try:
-        return op.execute(context)
-    except TaskDeferred as deferred:
-        pending = deferred
-    while True:
-        event = asyncio.run(first_event(pending.trigger))
-        try:
-            return op.execute_complete(context, event=event, **(pending.kwargs or {}))
-        except TaskDeferred as again:
-            pending = again
+    return run_deferred(
+        op, {"ti": SimpleNamespace(try_number=1, map_index=0), "run_id": "manual__jobs_faults"}
+    )
 
 
 @pytest.mark.parametrize(

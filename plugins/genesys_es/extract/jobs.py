@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,6 +164,22 @@ class JobPages:
         return self.jobs.transport
 
     def pages(self, part: Any, concurrency: int) -> Iterator[ConversationPage]:
-        """Yield the job's result pages (a cursor is read in order: ``concurrency`` does not apply)."""
+        """Yield the job's result pages in cursor order, the next one read while this one is indexed.
+
+        A cursor gives one page at a time, so ``concurrency`` does not apply; reading one page ahead keeps
+        the request and the indexing of the previous page from waiting on each other.
+        """
         log.info("reading job %s of %s..%s by cursor", self.job_id, part.start, part.end)
-        return self.jobs.iter_results(self.job_id)
+        return read_ahead(self.jobs.iter_results(self.job_id))
+
+
+def read_ahead(pages: Iterator[ConversationPage]) -> Iterator[ConversationPage]:
+    """Yield ``pages`` while a worker thread already reads the next one (at most two pages held).
+
+    :param pages: the pages, read in order.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-cursor") as pool:
+        upcoming = pool.submit(next, pages, None)
+        while (page := upcoming.result()) is not None:
+            upcoming = pool.submit(next, pages, None)
+            yield page

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import helpers
+
+from genesys_es.exceptions import MaintenanceError
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -136,3 +139,23 @@ def log_events(events: Sequence[AuditEvent], logger: logging.Logger | Any) -> No
     """
     for event in events:
         logger.info("AUDIT %s", event.line())
+
+
+def summarize(infos: Sequence[Any], events: Sequence[AuditEvent], *, dry_run: bool) -> dict[str, Any]:
+    """Return the run's small summary, or raise MaintenanceError listing every failed action.
+
+    :param infos: the inventory (one entry per index).
+    :param events: the audit events of the run.
+    :param dry_run: whether the run only planned.
+    """
+    counts = Counter(e.status for e in events)
+    failed = [e.line() for e in events if e.status == "failed"]
+    if failed:
+        raise MaintenanceError(f"{len(failed)} maintenance action(s) failed: " + " | ".join(failed))
+    return {
+        "indices": len(infos),
+        "events": len(events),
+        "by_status": dict(counts),
+        "merged": sorted({e.index for e in events if e.action == "force_merge" and e.status == "success"}),
+        "dry_run": dry_run,
+    }

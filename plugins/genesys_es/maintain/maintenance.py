@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from genesys_es.exceptions import MaintenanceError
 from genesys_es.instants import now_ms
 from genesys_es.maintain.audit import AuditEvent
 
@@ -386,23 +384,3 @@ def run_maintenance(
         on_event=lambda event: log.info("AUDIT %s", event.line()),
     )
     return infos, events
-
-
-def summarize(infos: Sequence[IndexInfo], events: Sequence[AuditEvent], *, dry_run: bool) -> dict[str, Any]:
-    """Return the run's small summary, or raise MaintenanceError listing every failed action.
-
-    :param infos: the inventory.
-    :param events: the audit events of the run.
-    :param dry_run: whether the run only planned.
-    """
-    counts = Counter(e.status for e in events)
-    failed = [e.line() for e in events if e.status == "failed"]
-    if failed:
-        raise MaintenanceError(f"{len(failed)} maintenance action(s) failed: " + " | ".join(failed))
-    return {
-        "indices": len(infos),
-        "events": len(events),
-        "by_status": dict(counts),
-        "merged": sorted({e.index for e in events if e.action == "force_merge" and e.status == "success"}),
-        "dry_run": dry_run,
-    }

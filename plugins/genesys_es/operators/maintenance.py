@@ -149,7 +149,7 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
             log=self.log,
         )
         self.record(es, events, context)
-        return maintenance.summarize(infos, events, dry_run=dry_run)
+        return audit.summarize(infos, events, dry_run=dry_run)
 
 
 class ElasticsearchIndexVerifyOperator(_AuditingOperator):

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from genesys_es.exceptions import GenesysApiError, GenesysJobError
-from genesys_es.extract.jobs import ConversationJobs
+from genesys_es.extract.jobs import ConversationJobs, read_ahead
+from genesys_es.extract.models import ConversationPage
 from genesys_es.hooks.genesys_cloud import GenesysCloudHook
 from tests.genesys_es.hooks.test_genesys_cloud import use_connection
 
@@ -77,3 +78,35 @@ def test_a_client_without_the_permission_gets_a_clear_error(simulator_factory, m
             jobs.availability()
         with pytest.raises(GenesysJobError, match="refused to create a details job"):
             jobs.submit(DAY, NEXT)
+
+
+def _pages(n: int, log: list[str], fail_at: int | None = None, seconds: float = 0.0):
+    for number in range(1, n + 1):
+        log.append(f"read {number}")
+        time.sleep(seconds)
+        if number == fail_at:
+            raise GenesysApiError(500, "page failed")
+        yield ConversationPage(number, [{"conversationId": f"c{number}"}], 0)
+
+
+def test_the_next_cursor_page_is_read_while_this_one_is_indexed() -> None:
+    log: list[str] = []
+    seen = []
+    for page in read_ahead(_pages(3, log, seconds=0.05)):
+        time.sleep(0.2)  # indexing: the next page arrives meanwhile
+        log.append(f"indexed {page.page_number}")
+        seen.append(page.page_number)
+    assert seen == [1, 2, 3]
+    assert log.index("read 2") < log.index("indexed 1")
+    assert log.index("read 3") < log.index("indexed 2")
+
+
+def test_a_read_ahead_stops_when_closed_and_passes_errors_on() -> None:
+    log: list[str] = []
+    reader = read_ahead(_pages(10, log))
+    assert next(reader).page_number == 1
+    reader.close()
+    # Closed after page 1: page 2 was already being read, nothing after it.
+    assert [e for e in log if e.startswith("read")] == ["read 1", "read 2"]
+    with pytest.raises(GenesysApiError, match="page failed"):
+        list(read_ahead(_pages(3, [], fail_at=2)))

@@ -17,7 +17,7 @@ from genesys_es.load.index_setup import ensure_index_resources, ensure_monthly_i
 from genesys_es.load.leases import settings_drift
 from genesys_es.operators.genesys_to_elasticsearch import GenesysToElasticsearchOperator
 from genesys_es.run_config import build_run_config
-from genesys_es.triggers.genesys_job import GenesysJobTrigger
+from genesys_es.triggers.inline import first_event, run_deferred
 
 DAY = date(2024, 3, 4)
 START = datetime(2024, 3, 4, tzinfo=UTC)
@@ -55,29 +55,6 @@ def deletes(stats: dict[str, Any]) -> int:
     return stats["api_requests_by_path_and_status"].get(f"{JOB_PATH} 204", 0)
 
 
-def _event(trigger: GenesysJobTrigger) -> dict[str, Any]:
-    async def first() -> dict[str, Any]:
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("the trigger ended without an event")
-
-    return asyncio.run(first())
-
-
-def _run_deferred(op: GenesysToElasticsearchOperator) -> dict[str, Any]:
-    """Run the operator through its deferrals as Airflow would: execute, trigger, execute_complete..."""
-    with pytest.raises(TaskDeferred) as deferred:
-        op.execute(_context())
-    while True:
-        trigger, kwargs = deferred.value.trigger, deferred.value.kwargs or {}
-        assert deferred.value.method_name == "execute_complete"
-        event = _event(trigger)
-        try:
-            return op.execute_complete(_context(), event=event, **kwargs)
-        except TaskDeferred as again:
-            deferred = SimpleNamespace(value=again)
-
-
 @pytest.fixture
 def sim(simulator_factory, airflow_connections):
     server = simulator_factory(volume_overrides={DAY: 2500}, job_fulfill_seconds=0.3)
@@ -89,7 +66,7 @@ def test_a_jobs_partition_indexes_the_day_with_attributes_and_deletes_its_job(
     sim, es: Elasticsearch, index_prefix: str
 ) -> None:
     ensure_index_resources(es, index_prefix)
-    summary = _run_deferred(_operator(index_prefix))
+    summary = run_deferred(_operator(index_prefix), _context())
     ids = sim.dataset.conversation_ids(START, END)
     assert summary["indexed"] == len(ids) == 2500
     assert summary["pages"] == 3  # 1,000 per request
@@ -108,7 +85,7 @@ def test_a_day_written_by_both_paths_holds_one_document_per_conversation(
 ) -> None:
     ensure_index_resources(es, index_prefix)
     sync = _operator(index_prefix, path="sync").execute(_context())
-    jobs = _run_deferred(_operator(index_prefix))
+    jobs = run_deferred(_operator(index_prefix), _context())
     assert jobs["created"] == 0 and jobs["updated"] == sync["indexed"]
     es.indices.refresh(index=index_prefix)
     assert es.count(index=index_prefix)["count"] == len(sim.dataset.conversation_ids(START, END))
@@ -132,7 +109,9 @@ def test_failed_jobs_are_resubmitted_with_backoff_then_fail_clearly(
         while True:
             delays.append(deferred.value.trigger.delay_seconds)
             try:
-                op.execute_complete(_context(), event=_event(deferred.value.trigger), **deferred.value.kwargs)
+                op.execute_complete(
+                    _context(), event=first_event(deferred.value.trigger), **deferred.value.kwargs
+                )
             except TaskDeferred as again:
                 deferred = SimpleNamespace(value=again)
     # The first poll waits one poll interval (a job is never ready at once), resubmissions their backoff.
@@ -153,7 +132,7 @@ def test_a_killed_deferred_task_deletes_its_job(sim, es: Elasticsearch, index_pr
     asyncio.run(trigger.on_kill())
     with GenesysCloudHook() as hook, pytest.raises(GenesysApiError, match="Unable to find job"):
         ConversationJobs(hook).status(trigger.job_id)
-    assert _event(trigger)["state"] == "GONE"
+    assert first_event(trigger)["state"] == "GONE"
 
 
 def test_a_fresh_index_gets_bulk_settings_while_written_and_back_after(
@@ -171,7 +150,7 @@ def test_a_fresh_index_gets_bulk_settings_while_written_and_back_after(
     original = module.fail_fast_unless_writable
     module.fail_fast_unless_writable = spy
     try:
-        _run_deferred(_operator(index_prefix, fresh=True))
+        run_deferred(_operator(index_prefix, fresh=True), _context())
     finally:
         module.fail_fast_unless_writable = original
     assert seen["index.refresh_interval"] == "-1" and seen["index.number_of_replicas"] == "0"
