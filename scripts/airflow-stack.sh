@@ -175,6 +175,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__AUTH_MANAGER=airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="$ADMIN_USER:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$STACK_DIR/passwords.json"
+# The connection list's Test button (off by default in Airflow 3).
+export AIRFLOW__CORE__TEST_CONNECTION=Enabled
 export AIRFLOW__API__HOST=127.0.0.1
 export AIRFLOW__API__PORT=$API_PORT
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"

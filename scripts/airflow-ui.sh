@@ -71,8 +71,8 @@ start() {
   curl -sf "http://127.0.0.1:$UI_PORT/api/v2/monitor/health" >/dev/null || { say "no answer on port $UI_PORT after 180 s (log: $LOG_FILE)" >&2; exit 1; }
   say "up (pid $(cat "$PID_FILE"), log $LOG_FILE); stop it with scripts/airflow-ui.sh stop"
   login_line
-  say "DAGs start paused: unpause genesys_conversations_to_es to let it catch up from [genesys_es] start_date" \
-    "($AIRFLOW__GENESYS_ES__START_DATE), or use Trigger for one run without unpausing catch-up"
+  say "DAGs start paused and their runs wait until unpaused; Trigger unpauses by default (\"Unpause ... on trigger\")," \
+    "and then the scheduler also catches up every day from [genesys_es] start_date ($AIRFLOW__GENESYS_ES__START_DATE)"
 }
 
 stop() {

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -61,6 +61,23 @@ def browser_page() -> Iterator[Any]:
             browser.close()
 
 
+def log_in(page: Any, stack: Stack) -> None:
+    """Sign in on the SimpleAuthManager page (the page must show it: a fresh browser context)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.base_url}/")
+    username = page.get_by_label("Username")
+    signed_in = page.get_by_role("link", name="Dags")
+    expect(username.or_(signed_in).first).to_be_visible()
+    if not username.is_visible():
+        return  # this module's page is already signed in
+    expect(page).to_have_url(re.compile(r"/auth/login"))
+    username.fill(stack.username)
+    page.get_by_label("Password").fill(stack.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{stack.base_url}/")
+
+
 def form_values(target: Target, prefix: str) -> tuple[dict[str, str], dict[str, int]]:
     """Return the text/date fields and the number fields the test types into the trigger form."""
     text = {"date_from": UI_DAY, "date_to": UI_DAY, "index_prefix": prefix}
@@ -82,12 +99,7 @@ def test_trigger_from_the_ui_form_and_see_success(
     base = airflow_stack.base_url
 
     # 1. The SimpleAuthManager login page.
-    page.goto(f"{base}/")
-    expect(page).to_have_url(re.compile(r"/auth/login"))
-    page.get_by_label("Username").fill(airflow_stack.username)
-    page.get_by_label("Password").fill(airflow_stack.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, airflow_stack)
 
     # 2. The DAG's page and its trigger form.
     page.goto(f"{base}/dags/{target.dag_id}")
@@ -134,6 +146,21 @@ def test_trigger_from_the_ui_form_and_see_success(
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
 
+    # 6. A partition's log reads as a story: its start, progress, a one-sentence summary, no client chatter.
+    partition = next(ti for ti in tis if ti["task_id"] == target.mapped_task and ti["map_index"] == 0)
+    label = partition["rendered_map_index"]
+    page.goto(f"{base}/dags/{target.dag_id}/runs/{quote(run_id)}/tasks/{target.mapped_task}/mapped/0")
+    if target.dag_id == "genesys_conversations_to_es":
+        expect(page.get_by_text(f"partition {label}: pages", exact=False)).to_be_visible()
+        expect(page.get_by_text("progress: 1 page(s)", exact=False).first).to_be_visible()
+        expect(page.get_by_text(f"partition {label} done:", exact=False)).to_be_visible()
+        body = page.locator("body").inner_text()
+        assert not re.search(r"(POST|GET|PUT|HEAD) http", body), "Elasticsearch client request lines at INFO"
+        # The day's reconciliation is in the verify task's log.
+        page.goto(f"{base}/dags/{target.dag_id}/runs/{quote(run_id)}/tasks/verify")
+        expect(page.get_by_text("Reconciliation per UTC day", exact=False)).to_be_visible()
+        expect(page.get_by_text(re.compile(rf"{UI_DAY}\s+\d+\s+\d+\s+0\s"))).to_be_visible()
+
     # The run did real work: the day is in Elasticsearch under the prefix typed into the form.
     ui_target = Target(
         dag_id=target.dag_id, mapped_task=target.mapped_task, prefix=prefix, stack=airflow_stack
@@ -143,3 +170,46 @@ def test_trigger_from_the_ui_form_and_see_success(
     finally:
         es.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
         es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+
+
+def test_connections_are_in_admin_and_their_test_button_answers(
+    browser_page: Any, airflow_stack: Stack, airflow_api: AirflowAPI
+) -> None:
+    """Admin -> Connections lists the connections; Test succeeds, and names the cause after a wrong secret."""
+    from playwright.sync_api import expect
+
+    if airflow_stack.simulator is None:
+        pytest.skip("the genesys_cloud connection needs the simulator")
+    expect.set_options(timeout=60_000)
+    page = browser_page
+    log_in(page, airflow_stack)
+    page.goto(f"{airflow_stack.base_url}/connections")
+    expect(page.get_by_role("row").filter(has_text="elasticsearch_default")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="genesys_cloud_default")
+    expect(row).to_be_visible()
+
+    row.get_by_role("button", name="Test Connection").click()
+    expect(page.get_by_text("Test Connection Successful")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Connected to Genesys Cloud at http"))).to_be_visible()
+
+    def save_secret(secret: str) -> None:
+        row.get_by_role("button", name="Edit Connection").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text("Client secret")).to_be_visible()
+        dialog.locator("[name=password]").fill(secret)
+        dialog.get_by_role("button", name="Save").click()
+        expect(dialog).to_be_hidden()
+
+    # Edited in the UI: a wrong secret, tested from the list.
+    save_secret("not-the-secret")
+    try:
+        row.get_by_role("button", name="Test Connection").click()
+        expect(page.get_by_text("Test Connection Failed")).to_be_visible()
+        failure = page.get_by_text(re.compile(r"refused the OAuth client credentials of client id"))
+        expect(failure).to_be_visible()
+        expect(failure).to_contain_text("check the client id and secret")
+        expect(failure).to_contain_text(airflow_stack.simulator.base_url)
+    finally:
+        save_secret("demo-secret")
+    stored = airflow_api.get("/connections/genesys_cloud_default")
+    assert stored["login"] == "demo-client" and stored["port"] == 443
