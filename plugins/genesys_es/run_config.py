@@ -187,7 +187,7 @@ def build_run_config(
     pages_per_partition = _as_int(params, "pages_per_partition", DEFAULT_PAGES_PER_PARTITION, 1, 1000, errors)
     threshold = _as_int(params, "deadletter_threshold", 0, 0, 10_000_000, errors)
     refresh_open_days = _as_int(params, "refresh_open_days", 3, 0, 31, errors)
-    dry_run = params.get("dry_run", False)
+    dry_run = False if params.get("dry_run") is None else params["dry_run"]
     if not isinstance(dry_run, bool):
         errors.append(f"dry_run must be true or false, got {dry_run!r}")
     chaos = params.get("chaos_fail_partitions") or []

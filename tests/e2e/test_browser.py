@@ -213,3 +213,35 @@ def test_connections_are_in_admin_and_their_test_button_answers(
         save_secret("demo-secret")
     stored = airflow_api.get("/connections/genesys_cloud_default")
     assert stored["login"] == "demo-client" and stored["port"] == 443
+
+
+def test_a_refused_index_prefix_is_named_with_its_rule(
+    browser_page: Any, airflow_stack: Stack, airflow_api: AirflowAPI, target: Target
+) -> None:
+    """The form takes the prefix; the run's first task refuses it, naming the field and the rule."""
+    from playwright.sync_api import expect
+
+    if target.dag_id != "genesys_conversations_to_es":
+        pytest.skip("the ingest DAG's form")
+    expect.set_options(timeout=60_000)
+    page = browser_page
+    log_in(page, airflow_stack)
+    page.goto(f"{airflow_stack.base_url}/dags/{target.dag_id}")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Run Parameters")).to_be_visible()
+    expect(dialog.get_by_text("starting with a letter")).to_be_visible()  # the field states its rule
+    dialog.locator("#element_index_prefix").fill("Bad Prefix!")
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url(re.compile(rf"/dags/{target.dag_id}/runs/.+"))
+    run_id = unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
+    run = airflow_api.wait_for_run(target.dag_id, run_id)
+    assert run["state"] == "failed"
+    states = {ti["task_id"]: ti["state"] for ti in airflow_api.task_instances(target.dag_id, run_id)}
+    assert states["resolve_run"] == "failed" and states.get(target.mapped_task) != "success", states
+    page.goto(f"{airflow_stack.base_url}/dags/{target.dag_id}/runs/{quote(run_id)}/tasks/resolve_run")
+    expect(
+        page.get_by_text(
+            "index_prefix: invalid index prefix 'Bad Prefix!': use lowercase letters", exact=False
+        ).first
+    ).to_be_visible()

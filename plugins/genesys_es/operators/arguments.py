@@ -27,12 +27,15 @@ def number(
     return value
 
 
-def flag(value: Any, name: str) -> bool:
-    """Return ``value`` if it is a boolean, else raise.
+def flag(value: Any, name: str, default: bool | None = None) -> bool:
+    """Return ``value`` if it is a boolean (``default`` if it is None and a default is given), else raise.
 
     :param value: the argument as rendered.
     :param name: the argument's name, for the error message.
+    :param default: the value of an unset (None) argument; None means it must be set.
     """
+    if value is None and default is not None:
+        return default
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be true or false, got {value!r} ({type(value).__name__})")
     return value
