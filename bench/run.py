@@ -343,6 +343,18 @@ def throttled(es_url: str, minutes: float, workers: int, rpm: int = 300) -> dict
     return result
 
 
+def _fresh_jobs_run(es: Any, n: int, workers: int) -> Any:
+    """Index the benchmark day of ``n`` conversations through the jobs path into a fresh index; check the count."""
+    from bench.pipeline import run_pipeline
+
+    drop_prefix(es, "bench-jobs")
+    prepare_index(es, "bench-jobs")
+    run = run_pipeline("bench-jobs", workers=workers, path="jobs", bulk_settings=True)
+    if run.indexed != n:
+        raise RuntimeError(f"jobs path indexed {run.indexed} of {n}")
+    return run
+
+
 def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) -> dict[str, Any]:
     """Issue 16: the jobs path against the sync path on one budget of ``rpm``, both end to end into Elasticsearch.
 
@@ -368,11 +380,7 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         for r in range(cfg["repeats"]):
             _, seconds = post(es_url, "bench-ceiling", chunks, 4)
             ceiling.append(n / seconds)
-            drop_prefix(es, "bench-jobs")
-            prepare_index(es, "bench-jobs")
-            run = run_pipeline("bench-jobs", workers=workers, path="jobs", bulk_settings=True)
-            if run.indexed != n:
-                raise RuntimeError(f"jobs path indexed {run.indexed} of {n}")
+            run = _fresh_jobs_run(es, n, workers)
             jobs.append(run.docs_per_s)
             runs.append(run.to_dict())
             log(f"jobs #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s, jobs path {run.docs_per_s:.0f} docs/s")
@@ -387,11 +395,7 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         prepare_index(es, "bench-jobs")
         run_pipeline("bench-jobs", workers=workers, path="jobs")  # fills this simulator's page cache
         for r in range(cfg["repeats"]):
-            drop_prefix(es, "bench-jobs")
-            prepare_index(es, "bench-jobs")
-            run = run_pipeline("bench-jobs", workers=workers, path="jobs", bulk_settings=True)
-            if run.indexed != n:
-                raise RuntimeError(f"jobs path without budget indexed {run.indexed} of {n}")
+            run = _fresh_jobs_run(es, n, workers)
             unbudgeted.append(run.docs_per_s)
             log(f"jobs without budget #{r + 1}: {run.docs_per_s:.0f} docs/s ({run.api_requests} requests)")
     memory = []
