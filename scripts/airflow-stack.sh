@@ -189,6 +189,8 @@ export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=\${AIRFLOW__SCHEDULER__SCHE
 export AIRFLOW__CORE__PARALLELISM=\${AIRFLOW__CORE__PARALLELISM:-8}
 # Each partition task spends requests_per_minute / max_active_partitions: equal to the pool's slots.
 export AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS=\${AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS:-$POOL_SLOTS}
+# The simulator prepares a details job in 0.5 s (Genesys in minutes): poll it every 2 s, not every 10.
+export AIRFLOW__GENESYS_ES__JOB_POLL_SECONDS=\${AIRFLOW__GENESYS_ES__JOB_POLL_SECONDS:-2}
 EOF
 }
 

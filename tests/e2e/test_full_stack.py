@@ -27,6 +27,8 @@ pytestmark = pytest.mark.e2e
 #: The day triggered by hand and the three backfilled days (all in the past, so complete at the source).
 TRIGGER_DAY = past_day(10)
 BACKFILL_DAYS = [past_day(7), past_day(6), past_day(5)]
+#: Days backfilled through the analytics jobs API (history).
+JOBS_DAYS = [past_day(15), past_day(14)]
 
 
 def test_stack_is_deployed_as_documented(airflow_stack: Stack, airflow_api: AirflowAPI) -> None:
@@ -90,6 +92,48 @@ def test_three_day_backfill(target: Target, airflow_api: AirflowAPI, es: Elastic
     assert all(r["run_type"] == "backfill" for r in runs)
     for day in BACKFILL_DAYS:
         assert_day_matches_source(target, es, day)
+
+
+def test_history_backfill_through_the_jobs_api_waits_deferred(
+    target: Target, airflow_stack: Stack, airflow_api: AirflowAPI, es: Elasticsearch
+) -> None:
+    """A backfill with ``path=jobs``: one job per day, waited for in the triggerer, read, verified, deleted."""
+    if target.dag_id != "genesys_conversations_to_es":
+        pytest.skip("the ingest DAG's jobs path")
+    sim = airflow_stack.simulator
+    jobs_before = sim.stats()["jobs_created"]
+    backfill = airflow_api.create_backfill(
+        target.dag_id,
+        f"{JOBS_DAYS[0]}T00:00:00Z",
+        f"{JOBS_DAYS[-1]}T00:00:00Z",
+        target.conf(path="jobs"),
+        max_active_runs=2,
+        reprocess_behavior="none",
+    )
+    runs = airflow_api.wait_for_backfill(target.dag_id, backfill["id"], JOBS_DAYS)
+    for run, day in zip(runs, JOBS_DAYS, strict=True):
+        assert_run_succeeded(airflow_api, target, run)
+        mapped = airflow_api.task_instances(target.dag_id, run["dag_run_id"], target.mapped_task)
+        assert [t["rendered_map_index"] for t in mapped] == [f"{day} 00:00-24:00 jobs"]
+        ti = mapped[0]
+        log = airflow_api.task_log(target.dag_id, run["dag_run_id"], ti["task_id"], ti["try_number"], 0)
+        # Submitted by the worker, polled by the trigger in the triggerer, resumed and read on a worker.
+        assert "waiting deferred" in log and "is FULFILLED after" in log, log[-3000:]
+        assert "reading job" in log and " done: " in log, log[-3000:]
+        assert_day_matches_source(target, es, day)
+        record = es.get(index=f"{target.prefix}-reconciliation", id=day)["_source"]
+        assert record["ok"] and record["indexed"] == record["genesysTotal"] == len(target.source_ids(day)), (
+            record
+        )
+    stats = sim.stats()
+    assert stats["jobs_created"] - jobs_before == len(JOBS_DAYS)
+    # Every job was deleted once read: nothing is left behind at Genesys.
+    deleted = sum(
+        n
+        for key, n in stats["api_requests_by_path_and_status"].items()
+        if "/details/jobs/" in key and key.endswith(" 204")
+    )
+    assert deleted >= len(JOBS_DAYS)
 
 
 def test_failed_partition_is_retried_and_cleared_alone(
