@@ -170,9 +170,11 @@ def test_a_range_longer_than_the_interval_limit_is_verified_day_by_day(
 
 def test_growing_interval_tolerance(es: Elasticsearch, index_prefix: str, es_conn_id: str) -> None:
     install_template(es, index_prefix)
+    # Today's UTC day, still growing: one day whatever the hour (the check is per UTC day).
     now = datetime.now(UTC).replace(microsecond=0)
+    today = now.replace(hour=0, minute=0, second=0)
     rng = random.Random(5)
-    docs = [conversation_doc(n, now - timedelta(minutes=rng.randint(1, 50)), rng) for n in range(60)]
+    docs = [conversation_doc(n, today + (now - today) * rng.random(), rng) for n in range(60)]
     helpers.bulk(
         es,
         (
@@ -187,10 +189,7 @@ def test_growing_interval_tolerance(es: Elasticsearch, index_prefix: str, es_con
     )
     ids = [d["conversationId"] for d in docs]
     source = [*ids, "late-1", "late-2"]  # Genesys already has two conversations the run has not indexed yet
-    interval = {
-        "start": (now - timedelta(hours=1)).isoformat(),
-        "end": (now + timedelta(hours=1)).isoformat(),
-    }
+    interval = {"start": today.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
 
     growing = operator(es_conn_id, index_prefix, source, count_tolerance=0.05, **interval)
     summary = growing.execute({})
