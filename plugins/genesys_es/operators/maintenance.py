@@ -40,17 +40,16 @@ class _AuditingOperator(BaseOperator):
         """Return the Elasticsearch client from the connection."""
         return ElasticsearchClientHook(elasticsearch_conn_id=self.elasticsearch_conn_id).get_conn()
 
-    def index_names(self) -> tuple[str, str]:
-        """Return the index prefix and the audit index, refusing either with its name and rule before any work."""
+    def checked_prefix(self) -> str:
+        """Return the index prefix once it and the audit index are valid; refuse either with its name and rule."""
         from genesys_es.load.index_setup import validate_prefix
 
-        names = []
         for field in ("index_prefix", "audit_index"):
             try:
-                names.append(validate_prefix(str(getattr(self, field))))
+                validate_prefix(str(getattr(self, field)))
             except ValueError as err:
                 raise ValueError(f"{field}: {err}") from None
-        return names[0], names[1]
+        return str(self.index_prefix)
 
     def _tag(self, events: list[AuditEvent], context: Context) -> None:
         ti = context.get("ti")
@@ -143,7 +142,7 @@ class ElasticsearchIndexMaintenanceOperator(_AuditingOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Inventory, plan, act, audit; return counts of actions by status."""
-        prefix, _ = self.index_names()
+        prefix = self.checked_prefix()
         dry_run = flag(self.dry_run, "dry_run", default=False)
         replicas = number(self.target_replicas, "target_replicas", integer=True, optional=True)
         refresh = self.target_refresh_interval or None
@@ -204,7 +203,7 @@ class ElasticsearchIndexVerifyOperator(_AuditingOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Run the checks, audit them, and return the numbers (or raise VerificationError)."""
-        alias, _ = self.index_names()
+        alias = self.checked_prefix()
         target_status = health.validate_target_status(str(self.health_target))
         target = number(self.latency_target_p95_ms, "latency_target_p95_ms", optional=True)
         runs = number(self.latency_runs, "latency_runs", integer=True, minimum=1, optional=True) or 1
