@@ -8,7 +8,20 @@ class GenesysError(Exception):
 
 
 class GenesysAuthError(GenesysError):
-    """The OAuth client credentials were refused, or a fresh token was refused too."""
+    """The OAuth client credentials were refused, or a fresh token was refused too.
+
+    :param detail: what Genesys refused, with its own reason.
+    :param advice: what to check (appended to the message).
+    """
+
+    def __init__(self, detail: str, advice: str = "") -> None:
+        self.detail = detail
+        self.advice = advice
+        super().__init__(f"{detail}; {advice}" if advice else detail)
+
+
+class GenesysCredentialsError(GenesysAuthError):
+    """The login service refused the OAuth client id and secret."""
 
 
 class GenesysApiError(GenesysError):

@@ -20,6 +20,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 from genesys_es import __version__
 from genesys_es.exceptions import (
     GenesysAuthError,
+    GenesysCredentialsError,
     GenesysError,
     GenesysRateLimitError,
     GenesysRetryableError,
@@ -243,10 +244,11 @@ class GenesysCloudHook(BaseHook):
             )
         if response.status_code >= 400:
             body = error_body(response, response.content)
-            raise GenesysAuthError(
+            raise GenesysCredentialsError(
                 f"Genesys Cloud refused the OAuth client credentials of client id {settings.client_id!r} "
                 f"at {settings.login_base} ({response.status_code} {body.code or ''}: "
-                f"{body.message or 'no message'}); check the connection {self.genesys_conn_id!r}"
+                f"{body.message or 'no message'})",
+                f"check the connection {self.genesys_conn_id!r}",
             )
         try:
             token = TokenResponse.model_validate(orjson.loads(response.content))
@@ -296,8 +298,8 @@ class GenesysCloudHook(BaseHook):
                 body_401 = error_body(response, content)
                 raise GenesysAuthError(
                     f"Genesys Cloud refused a freshly fetched token for {method} {path} "
-                    f"(401 {body_401.code or ''}: {body_401.message or 'no message'}); "
-                    "check the OAuth client's grant and roles"
+                    f"(401 {body_401.code or ''}: {body_401.message or 'no message'})",
+                    "check the OAuth client's grant and roles",
                 )
             calls.reauthentications += 1
             self.log.warning("Genesys Cloud answered 401 to %s %s; fetching a new token", method, path)
@@ -368,12 +370,11 @@ class GenesysCloudHook(BaseHook):
         try:
             end = datetime.now(UTC).replace(microsecond=0)
             hits = ConversationPager(self).count(end - timedelta(hours=1), end)
+        except GenesysCredentialsError as err:
+            # The UI tests a form under a temporary connection id: point at the fields the user typed instead.
+            return False, f"{type(err).__name__}: {err.detail}; check the client id and secret"
         except (GenesysError, ValueError, requests.RequestException) as err:
-            # The UI tests a form under a temporary connection id: name what the user typed instead.
-            text = str(err).replace(
-                f"check the connection {self.genesys_conn_id!r}", "check the client id and secret"
-            )
-            return False, f"{type(err).__name__}: {text}"
+            return False, f"{type(err).__name__}: {err}"
         return True, f"Connected to Genesys Cloud at {self.api_base}: {hits} conversations in the last hour"
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import requests
 
-from genesys_es.exceptions import GenesysApiError, GenesysAuthError
+from genesys_es.exceptions import GenesysApiError, GenesysAuthError, GenesysCredentialsError
 from genesys_es.extract.models import QUERY_PATH
 from genesys_es.extract.paging import ConversationPager
 from genesys_es.extract.planning import Partition, belongs_to, plan_partitions
@@ -173,6 +173,11 @@ def test_bad_credentials_fail_clearly_without_the_secret(monkeypatch, simulator,
         ConversationPager(hook).count(DAY, NEXT)
     message = str(info.value)
     assert "demo-client" in message and "refused" in message
+    # A task log names the connection to fix.
+    assert isinstance(info.value, GenesysCredentialsError), type(info.value)
+    assert info.value.advice == "check the connection 'genesys_cloud_default'" and message.endswith(
+        info.value.advice
+    )
     assert secret not in message and secret not in repr(info.value)
     ok, text = hook.test_connection()
     assert not ok and "refused" in text and secret not in text
