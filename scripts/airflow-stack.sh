@@ -199,24 +199,9 @@ setup_airflow() {
   source "$ENV_FILE"
   say "migrating the metadata database"
   airflow db migrate >"$LOG_DIR/db-migrate.log" 2>&1 || { tail -30 "$LOG_DIR/db-migrate.log" >&2; die "airflow db migrate failed"; }
-  local es_host es_port es_schema
-  es_schema="${ES_URL_FOR_CONN%%://*}"
-  es_host="${ES_URL_FOR_CONN#*://}"; es_host="${es_host%%/*}"
-  es_port="${es_host##*:}"; es_host="${es_host%:*}"
-  [[ "$es_port" =~ ^[0-9]+$ ]] || es_port=9200
-  python3 - "$STACK_DIR/connections.json" <<EOF
-import json, sys
-json.dump({
-    "genesys_cloud_default": {
-        "conn_type": "genesys_cloud", "login": "$GENESYS_CLIENT_ID", "password": "$GENESYS_CLIENT_SECRET", "port": 443,
-        "extra": json.dumps({"base_url": "$GENESYS_URL", "requests_per_minute": int("$GENESYS_RPM")}),
-    },
-    "elasticsearch_default": {
-        "conn_type": "elasticsearch", "host": "$es_host", "port": int("$es_port"), "schema": "$es_schema",
-        "extra": json.dumps({"request_timeout": 60}),
-    },
-}, open(sys.argv[1], "w"), indent=2)
-EOF
+  python3 "$ROOT/scripts/connections.py" --genesys-url "$GENESYS_URL" --es-url "$ES_URL_FOR_CONN" \
+    --client-id "$GENESYS_CLIENT_ID" --client-secret "$GENESYS_CLIENT_SECRET" --requests-per-minute "$GENESYS_RPM" \
+    >"$STACK_DIR/connections.json" || die "cannot write the connections"
   airflow connections import --overwrite "$STACK_DIR/connections.json" >"$LOG_DIR/setup.log" 2>&1 \
     || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot create the connections"; }
   airflow pools set genesys_api "$POOL_SLOTS" "Tasks calling the Genesys Cloud API (300 requests/minute per client)" \

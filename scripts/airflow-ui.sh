@@ -40,16 +40,8 @@ setup() {
   [[ -s "$PASSWORDS" ]] || python3 -c 'import json, secrets, sys; json.dump({"admin": secrets.token_urlsafe(12)}, open(sys.argv[1], "w"))' "$PASSWORDS"
   airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
   airflow pools set genesys_api 4 "Genesys Cloud API: 300 requests/minute per OAuth client" >/dev/null
-  python3 - "$AIRFLOW_HOME/connections.json" <<EOF
-import json, sys
-json.dump({
-    "genesys_cloud_default": {
-        "conn_type": "genesys_cloud", "login": "demo-client", "password": "demo-secret", "port": 443,
-        "extra": json.dumps({"base_url": "http://127.0.0.1:$SIM_PORT", "requests_per_minute": 300}),
-    },
-    "elasticsearch_default": {"conn_type": "elasticsearch", "host": "127.0.0.1", "port": $ES_PORT, "schema": "http"},
-}, open(sys.argv[1], "w"), indent=2)
-EOF
+  python3 scripts/connections.py --genesys-url "http://127.0.0.1:$SIM_PORT" --es-url "http://127.0.0.1:$ES_PORT" \
+    >"$AIRFLOW_HOME/connections.json"
   airflow connections import --overwrite "$AIRFLOW_HOME/connections.json" >/dev/null
   airflow variables set genesys_es_pii_secret "$PII_SECRET" >/dev/null
 }

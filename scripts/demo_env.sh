@@ -7,6 +7,9 @@ export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__GENESYS_ES__START_DATE="${AIRFLOW__GENESYS_ES__START_DATE:-$(date -u -d '3 days ago' +%F)}"
 export AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS="${AIRFLOW__GENESYS_ES__MAX_ACTIVE_PARTITIONS:-1}"
-export AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT="{\"conn_type\": \"genesys_cloud\", \"login\": \"demo-client\", \"password\": \"demo-secret\", \"extra\": {\"base_url\": \"http://127.0.0.1:$SIM_PORT\", \"requests_per_minute\": 300}}"
-export AIRFLOW_CONN_ELASTICSEARCH_DEFAULT="{\"conn_type\": \"elasticsearch\", \"host\": \"127.0.0.1\", \"port\": $ES_PORT, \"schema\": \"http\"}"
+# The connections genesys_cloud_default and elasticsearch_default (one definition: scripts/connections.py).
+_connections="$(python3 "$REPO/scripts/connections.py" --format env \
+  --genesys-url "http://127.0.0.1:$SIM_PORT" --es-url "http://127.0.0.1:$ES_PORT")"
+eval "$_connections"
+unset _connections
 export AIRFLOW_VAR_GENESYS_ES_PII_SECRET="${AIRFLOW_VAR_GENESYS_ES_PII_SECRET:-demo-pii-key-change-me-0123456789}"
