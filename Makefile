@@ -13,6 +13,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
+	@# Left by installs before the hatchling backend: Airflow would find the package twice (pyproject.toml).
+	rm -rf plugins/genesys_es.egg-info
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $(STAMP)
 

@@ -76,6 +76,9 @@ def test_the_ui_script_starts_on_loopback_prints_the_login_and_stops_cleanly(
         }
         pools = requests.get(f"{api}/api/v2/pools/genesys_api", headers=headers, timeout=30)
         assert pools.status_code == 200
+        # The home page's "Plugin Import Error" count (the package must be found once on sys.path).
+        errors = requests.get(f"{api}/api/v2/plugins/importErrors", headers=headers, timeout=30).json()
+        assert errors["import_errors"] == [], errors
         # The connection form's Test: success with the right secret, the reason with a wrong one.
         form = {
             "connection_id": "genesys_cloud_default",

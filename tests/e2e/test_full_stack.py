@@ -38,6 +38,10 @@ def test_stack_is_deployed_as_documented(airflow_stack: Stack, airflow_api: Airf
         assert health[component]["status"] == "healthy", component
     providers = {p["package_name"] for p in airflow_api.get("/providers", limit=1000)["providers"]}
     assert "genesys-es" in providers
+    # The plugin (the DAG's timetable) loads once: the home page counts no plugin import error.
+    plugins = {p["name"]: p for p in airflow_api.get("/plugins")["plugins"]}
+    assert plugins["genesys_es"]["timetables"] == ["genesys_es.timetables.DailyCatchupFromTimetable"]
+    assert airflow_api.get("/plugins/importErrors")["import_errors"] == []
     genesys = airflow_api.get("/connections/genesys_cloud_default")
     assert genesys["conn_type"] == "genesys_cloud" and genesys["login"] == "demo-client"
     elasticsearch = airflow_api.get("/connections/elasticsearch_default")
