@@ -88,7 +88,10 @@ class AuditEvent:
         """Return a one-line description for logs and chat messages."""
         changes = []
         for key in sorted(set(self.before) | set(self.after)):
-            b, a = self.before.get(key), self.after.get(key)
+            if key not in self.before or key not in self.after:  # measured once (a check): its value alone
+                changes.append(f"{key} {self.after.get(key, self.before.get(key))}")
+                continue
+            b, a = self.before[key], self.after[key]
             changes.append(f"{key} {b}->{a}" if b != a else f"{key} {b}")
         stats = f" [{', '.join(changes)}]" if changes else ""
         reason = f": {self.reason}" if self.reason else ""

@@ -55,3 +55,14 @@ def test_events_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="audit-test"):
         audit.log_events([event("idx-a"), event("idx-b", "skip", "skipped")], logger)
     assert [r.getMessage().split()[1] for r in caplog.records] == ["idx-a", "idx-b"]
+
+
+def test_a_check_event_lists_its_values_without_a_before() -> None:
+    check = AuditEvent(
+        now_ms(), "alias", "verify_health", "success", after={"status": "yellow", "indices": 2}
+    )
+    assert check.line() == "alias verify_health success in 0.00s [indices 2, status yellow]"
+    gone = AuditEvent(
+        now_ms(), "i", "set_replicas", "success", before={"replicas": 0}, after={"replicas": 1, "x": 3}
+    )
+    assert "[replicas 0->1, x 3]" in gone.line() and "None" not in gone.line()
