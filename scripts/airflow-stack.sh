@@ -206,7 +206,7 @@ setup_airflow() {
     || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot create the connections"; }
   airflow pools set genesys_api "$POOL_SLOTS" "Tasks calling the Genesys Cloud API (300 requests/minute per client)" \
     >>"$LOG_DIR/setup.log" 2>&1 || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot create the pool"; }
-  # The ingest DAG's default pii=hash keys its HMAC with this Variable (a random key kept in the state folder).
+  # pii=hash keys its HMAC with this Variable (a random key kept in the state folder; the default is pii=drop).
   [[ -s "$STACK_DIR/pii_key" ]] || python3 -c "import secrets; print(secrets.token_hex(24))" >"$STACK_DIR/pii_key"
   airflow variables set genesys_es_pii_secret "$(cat "$STACK_DIR/pii_key")" >>"$LOG_DIR/setup.log" 2>&1 \
     || { tail -20 "$LOG_DIR/setup.log" >&2; die "cannot set the Variable genesys_es_pii_secret"; }
