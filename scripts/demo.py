@@ -35,8 +35,12 @@ def main() -> int:
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     _prepare_airflow()
     import logging
+    import warnings
 
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    # dag.test() talks to Airflow's in-process API through Starlette's test client, which warns about httpx;
+    # that is Airflow's own plumbing, not something a demo user should install anything for.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
 
     from airflow.dag_processing.dagbag import DagBag
 
