@@ -1,9 +1,10 @@
 """Maintenance of the Genesys conversation indices, after every ingest and at least weekly.
 
 Runs when the ingest DAG updates the ``genesys_conversations_index`` asset, and every Sunday 03:00 UTC.
-``maintain_closed_months`` logs the inventory table, checks constraints, force-merges closed months to one
-segment and restores their replicas and refresh interval (never an index an ingest is writing to), with one
-audit event per action in the audit index and the log. ``wait_for_health`` and ``verify_health_and_latency``
+``maintain_closed_months`` gives back their settings to indices a killed backfill left with refresh off and
+no replica (once its lease has expired), logs the inventory table, checks constraints, force-merges closed
+months to one segment and restores their replicas and refresh interval (never an index an ingest is writing
+to), with one audit event per action in the audit index and the log. ``wait_for_health`` and ``verify_health_and_latency``
 check the read alias afterwards. Audit events go to the webhook of the connection named in
 ``[genesys_es] audit_webhook_conn_id`` when it is set (see docs/verification.md).
 

@@ -219,7 +219,8 @@ def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]
     """Return the monthly indices no writer holds that still have a bulk-time setting the template lacks.
 
     A writer killed while it held the bulk-time settings (no replica, refresh off) leaves them behind until
-    :func:`release_expired` restores them; meanwhile the index is one lost node from losing data.
+    :func:`release_expired` (run by the maintenance DAG) restores them; meanwhile the index is one lost node
+    from losing data, and what is written to it may not be searchable.
 
     :param es: the Elasticsearch client.
     :param prefix: the index-name prefix.
@@ -247,7 +248,10 @@ def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]
             if str(flat.get(name)) == BULK_SETTINGS[name] != str(want)
         ]
         if drift and index not in held:
-            problems.append(f"{index}: {', '.join(drift)}: bulk-time settings left behind by a writer")
+            problems.append(
+                f"{index}: {', '.join(drift)}: bulk-time settings left behind by a killed writer "
+                "(the maintenance DAG restores them once its lease has expired)"
+            )
     return problems
 
 

@@ -160,5 +160,8 @@ def summarize(infos: Sequence[Any], events: Sequence[AuditEvent], *, dry_run: bo
         "events": len(events),
         "by_status": dict(counts),
         "merged": sorted({e.index for e in events if e.action == "force_merge" and e.status == "success"}),
+        "restored": sorted(
+            {e.index for e in events if e.action == "restore_settings" and e.status == "success"}
+        ),
         "dry_run": dry_run,
     }

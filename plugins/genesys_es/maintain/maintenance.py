@@ -14,7 +14,10 @@ Rules:
   bigger than ``max_size_bytes`` (archive it instead), disk usage at or above the chosen watermark, or less
   free disk than the index size (a force-merge may rewrite the whole index);
 * closed months get, in this order: force-merge to one segment per shard, refresh interval and replicas
-  restored to the template's values (replicas last, so they copy the merged segments).
+  restored to the template's values (replicas last, so they copy the merged segments);
+* before all that, any index (the current month's too) that a killed backfill writer left with bulk-time
+  settings (refresh off, no replica) gets its saved settings back once every lease on it has expired
+  (:func:`release_abandoned`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from genesys_es.instants import now_ms
-from genesys_es.maintain.audit import AuditEvent
+from genesys_es.maintain.audit import AuditEvent, log_events
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -323,6 +326,56 @@ def execute_plan(
     return events
 
 
+def release_abandoned(es: Elasticsearch, prefix: str, *, dry_run: bool = False) -> list[AuditEvent]:
+    """Restore the settings killed writers left on indices nobody writes any more; return one event per index.
+
+    :param es: the client.
+    :param prefix: the index prefix.
+    :param dry_run: report the indices (``skipped``) without restoring them.
+    """
+    from genesys_es.load.leases import BULK_SETTINGS, release_expired, settings_drift
+
+    started = now_ms()
+    if dry_run:
+        return [
+            AuditEvent(
+                started, problem.split(":", 1)[0], "restore_settings", "skipped", reason=f"dry run: {problem}"
+            )
+            for problem in settings_drift(es, prefix)
+        ]
+    names = list(BULK_SETTINGS)
+
+    def read() -> dict[str, dict[str, str | None]]:
+        current = es.options(ignore_status=404).indices.get_settings(
+            index=f"{prefix}-2*", name=names, flat_settings=True, expand_wildcards="open"
+        )
+        if current.meta.status == 404:
+            return {}
+        return {
+            i: {n.removeprefix("index."): d["settings"].get(n) for n in names} for i, d in current.items()
+        }
+
+    before = read()
+    clock = time.monotonic()
+    restored = release_expired(es, prefix)
+    after = read() if restored else {}
+    duration = time.monotonic() - clock
+    reason = "bulk-time settings left by a writer whose lease expired (a killed task); saved values restored"
+    return [
+        AuditEvent(
+            started,
+            index,
+            "restore_settings",
+            "success",
+            duration,
+            before.get(index, {}),
+            after.get(index, {}),
+            reason,
+        )
+        for index in restored
+    ]
+
+
 def run_maintenance(
     es: Elasticsearch,
     prefix: str,
@@ -349,6 +402,8 @@ def run_maintenance(
     from genesys_es.maintain.inventory import disk_usage, format_inventory, target_settings
 
     log = log or logging.getLogger(__name__)
+    released = release_abandoned(es, prefix, dry_run=dry_run)
+    log_events(released, log)
     infos = inventory(es, prefix)
     log.info("Inventory of %s-*:\n%s", prefix, format_inventory(infos))
     disk = disk_usage(es, constraints.disk_watermark)
@@ -383,4 +438,4 @@ def run_maintenance(
         merge_timeout_s=merge_timeout_s,
         on_event=lambda event: log.info("AUDIT %s", event.line()),
     )
-    return infos, events
+    return infos, released + events

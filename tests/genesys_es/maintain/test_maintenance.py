@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,3 +174,40 @@ def test_lease_taken_after_planning_turns_actions_into_skips(es: Elasticsearch, 
     events = execute_plan(es, index_prefix, plan, is_writing=lambda name: name == past)
     assert {e.status for e in events if e.action == "force_merge"} == {"skipped"}
     assert inventory.inventory(es, index_prefix)[0].segments >= 2
+
+
+def test_maintenance_restores_what_a_killed_backfill_writer_left(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """The current month too (closed months are not the only ones a backfill writes): once the lease expired."""
+    from genesys_es.load.leases import WriterSession, settings_drift
+    from genesys_es.maintain import audit
+
+    install_template(es, index_prefix)
+    current = load_segments(es, index_prefix, NOW.replace(day=1, hour=0), 1)
+    targets = inventory.target_settings(es, index_prefix)
+    killed = WriterSession(es, index_prefix, [current], "killed", ttl_s=1, bulk_settings=True).acquire()
+    killed._stop.set()  # a SIGKILLed task renews nothing and releases nothing
+    killed._thread.join()
+
+    _, events = maintenance.run_maintenance(es, index_prefix, Constraints())
+    assert [e for e in events if e.action == "restore_settings"] == []  # its lease is still live
+    time.sleep(1.3)
+    assert settings_drift(es, index_prefix)  # what verify reports meanwhile
+
+    _, events = maintenance.run_maintenance(es, index_prefix, Constraints(), dry_run=True)
+    planned = [e for e in events if e.action == "restore_settings"]
+    assert [(e.index, e.status) for e in planned] == [(current, "skipped")] and "dry run" in planned[0].reason
+    assert inventory.inventory(es, index_prefix)[0].refresh_interval == "-1"
+
+    infos, events = maintenance.run_maintenance(es, index_prefix, Constraints())
+    restored = [e for e in events if e.action == "restore_settings"]
+    assert [(e.index, e.status) for e in restored] == [(current, "success")]
+    assert restored[0].before == {"refresh_interval": "-1", "number_of_replicas": "0"}
+    assert restored[0].after["refresh_interval"] == targets["refresh_interval"]
+    assert settings_drift(es, index_prefix) == []
+    after = inventory.inventory(es, index_prefix)[0]
+    assert (after.refresh_interval, after.replicas) == (targets["refresh_interval"], targets["replicas"])
+    assert audit.summarize(infos, events, dry_run=False)["restored"] == [current]
+    _, events = maintenance.run_maintenance(es, index_prefix, Constraints())
+    assert [e for e in events if e.action == "restore_settings"] == []  # nothing left to restore
