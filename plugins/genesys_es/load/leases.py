@@ -215,8 +215,8 @@ def release_expired(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str
     return sorted(set(restored))
 
 
-def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]:
-    """Return the monthly indices no writer holds that still have a bulk-time setting the template lacks.
+def drifted_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> dict[str, list[str]]:
+    """Return each monthly index no writer holds that still has bulk-time settings the template lacks.
 
     A writer killed while it held the bulk-time settings (no replica, refresh off) leaves them behind until
     :func:`release_expired` (run by the maintenance DAG) restores them; meanwhile the index is one lost node
@@ -224,10 +224,11 @@ def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]
 
     :param es: the Elasticsearch client.
     :param prefix: the index-name prefix.
+    :return: index name -> the settings that drifted, e.g. ``["refresh_interval is -1 (configured 5s)"]``.
     """
     template = es.options(ignore_status=404).indices.get_index_template(name=validate_prefix(prefix))
     if template.meta.status == 404 or not template.get("index_templates"):
-        return []
+        return {}
     configured = template["index_templates"][0]["index_template"]["template"].get("settings", {})
     wanted = {
         "index.number_of_replicas": str(configured.get("index", {}).get("number_of_replicas", "1")),
@@ -237,9 +238,9 @@ def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]
         index=f"{prefix}-2*", name=list(wanted), flat_settings=True, expand_wildcards="open"
     )
     if current.meta.status == 404:
-        return []
+        return {}
     held = active_writer_indices(es, prefix)
-    problems = []
+    drifted = {}
     for index, data in sorted(dict(current).items()):
         flat = data.get("settings", {})
         drift = [
@@ -248,11 +249,21 @@ def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]
             if str(flat.get(name)) == BULK_SETTINGS[name] != str(want)
         ]
         if drift and index not in held:
-            problems.append(
-                f"{index}: {', '.join(drift)}: bulk-time settings left behind by a killed writer "
-                "(the maintenance DAG restores them once its lease has expired)"
-            )
-    return problems
+            drifted[index] = drift
+    return drifted
+
+
+def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Return one problem line per index of :func:`drifted_indices` (what ``verify`` fails with).
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    return [
+        f"{index}: {', '.join(drift)}: bulk-time settings left behind by a killed writer "
+        "(the maintenance DAG restores them once its lease has expired)"
+        for index, drift in drifted_indices(es, prefix).items()
+    ]
 
 
 class WriterSession:

@@ -333,15 +333,19 @@ def release_abandoned(es: Elasticsearch, prefix: str, *, dry_run: bool = False) 
     :param prefix: the index prefix.
     :param dry_run: report the indices (``skipped``) without restoring them.
     """
-    from genesys_es.load.leases import BULK_SETTINGS, release_expired, settings_drift
+    from genesys_es.load.leases import BULK_SETTINGS, drifted_indices, release_expired
 
     started = now_ms()
     if dry_run:
         return [
             AuditEvent(
-                started, problem.split(":", 1)[0], "restore_settings", "skipped", reason=f"dry run: {problem}"
+                started,
+                index,
+                "restore_settings",
+                "skipped",
+                reason=f"dry run: would restore the saved settings ({', '.join(drift)})",
             )
-            for problem in settings_drift(es, prefix)
+            for index, drift in drifted_indices(es, prefix).items()
         ]
     names = list(BULK_SETTINGS)
 
