@@ -206,6 +206,7 @@ def table(result: dict[str, Any]) -> str:
                 f"{_fmt(jobs['jobs_unbudgeted_docs_per_s']['median'])} docs/s, same day and tasks, simulator "
                 f"unlimited (a raised budget); runs {jobs['jobs_unbudgeted_docs_per_s']['runs']}",
             ),
+            *_jobs_cpu_rows(jobs),
             (
                 "Jobs path, peak RSS per task by slice",
                 ", ".join(
@@ -330,3 +331,32 @@ if __name__ == "__main__":
     from bench.common import RESULTS
 
     print(write_outputs(json.loads((RESULTS / "latest.json").read_text()), RESULTS))
+
+
+def _jobs_cpu_rows(jobs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows for where the unbudgeted jobs path spends CPU, and its ratio with Elasticsearch on its own cores."""
+    rows = []
+    cpu = jobs.get("jobs_unbudgeted_cpu_ms_per_doc")
+    if cpu:
+        rows.append(
+            (
+                "CPU per document, jobs path without a budget",
+                f"{cpu['total']:.2f} ms",
+                f"Elasticsearch {cpu['elasticsearch']:.2f}, simulator {cpu['simulator']:.2f}, "
+                f"partition tasks {cpu['tasks']:.2f}; the ceiling spends only Elasticsearch's share",
+            )
+        )
+    split = jobs.get("split")
+    if split and "skipped" not in split:
+        rows.append(
+            (
+                "Jobs path without a budget / ceiling, Elasticsearch on cores of its own",
+                f"{split['ratio']:.2f}",
+                f"{_fmt(split['jobs_docs_per_s']['median'])} of {_fmt(split['ceiling_docs_per_s']['median'])} "
+                f"docs/s; Elasticsearch on CPU(s) {split['elasticsearch_cpus']}, the rest on "
+                f"{split['pipeline_cpus']}; runs {split['jobs_docs_per_s']['runs']}",
+            )
+        )
+    elif split:
+        rows.append(("Jobs path, Elasticsearch on cores of its own", "not measured", split["skipped"]))
+    return rows

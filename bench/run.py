@@ -355,14 +355,44 @@ def _fresh_jobs_run(es: Any, n: int, workers: int) -> Any:
     return run
 
 
+def _jobs_split_cores(es_url: str, es: Any, chunks: list[bytes], n: int, workers: int, repeats: int) -> Any:
+    """The unbudgeted jobs path and the ceiling with Elasticsearch on cores of its own, interleaved (or why not)."""
+    from bench.affinity import split_cores
+    from bench.ceiling import post
+
+    why = split_unavailable(es_url)
+    if why:
+        return {"skipped": why}
+    ceiling, jobs = [], []
+    with split_cores(es) as cpus, simulator({DAY: n}) as sim:
+        set_connections(es_url, sim.base_url)
+        prepare_index(es, "bench-jobs")
+        _fresh_jobs_run(es, n, workers)  # fills this simulator's page cache
+        for r in range(repeats):
+            _, seconds = post(es_url, "bench-ceiling", chunks, 4)
+            ceiling.append(n / seconds)
+            jobs.append(_fresh_jobs_run(es, n, workers).docs_per_s)
+            log(
+                f"jobs, split cores #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s, jobs path {jobs[-1]:.0f} docs/s"
+            )
+    c, j = spread(ceiling), spread(jobs)
+    return {
+        **cpus,
+        "ceiling_docs_per_s": c,
+        "jobs_docs_per_s": j,
+        "ratio": round(j["median"] / c["median"], 3),
+    }
+
+
 def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) -> dict[str, Any]:
     """Issue 16: the jobs path against the sync path on one budget of ``rpm``, both end to end into Elasticsearch.
 
     Same day, same simulator (limited to ``rpm``, the connections' budget set to it). The jobs path is run
     ``repeats`` times interleaved with the raw bulk ceiling of the same documents (attributes included, as
     jobs return them), each on an index it creates (bulk-time settings, as a backfill's); the sync path
-    once (at the budget its rate is the budget's). Then peak memory per task by slice size: one slice
-    (``workers=1``) per day of each size, unthrottled.
+    once (at the budget its rate is the budget's). Then without a budget (with the CPU per document of each
+    component), the same with Elasticsearch on cores of its own, and peak memory per task by slice size: one
+    slice (``workers=1``) per day of each size, unthrottled.
     """
     from bench.ceiling import bodies, pipeline_documents, post
     from bench.pipeline import run_pipeline, warm_imports
@@ -389,15 +419,18 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         sync = run_pipeline("bench-sync", workers=workers)
         log(f"jobs: sync path {sync.docs_per_s:.0f} docs/s at {rpm} requests/minute")
     # Without the budget (Genesys support can raise it): what the same day costs when Elasticsearch is the bound.
-    unbudgeted = []
+    unbudgeted, cpu = [], []
     with simulator({DAY: n}) as sim:
         set_connections(es_url, sim.base_url)
         prepare_index(es, "bench-jobs")
         run_pipeline("bench-jobs", workers=workers, path="jobs")  # fills this simulator's page cache
         for r in range(cfg["repeats"]):
+            before = cpu_snapshot(es, sim.process.pid)
             run = _fresh_jobs_run(es, n, workers)
+            cpu.append(pipeline_cpu(before, cpu_snapshot(es, sim.process.pid), run))
             unbudgeted.append(run.docs_per_s)
             log(f"jobs without budget #{r + 1}: {run.docs_per_s:.0f} docs/s ({run.api_requests} requests)")
+    split = _jobs_split_cores(es_url, es, chunks, n, workers, cfg["repeats"])
     memory = []
     for size in cfg["jobs_memory"]:
         with simulator({DAY: size}) as sim:
@@ -425,6 +458,8 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
         "jobs_budget_bound_docs_per_s": round(1000 * rpm / 60),
         "jobs_unbudgeted_docs_per_s": u,
         "ratio_unbudgeted_ceiling": round(u["median"] / c["median"], 3),
+        "jobs_unbudgeted_cpu_ms_per_doc": _median_dict(cpu),
+        "split": split,
         "memory_by_slice": memory,
     }
 
