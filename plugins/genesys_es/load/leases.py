@@ -261,7 +261,8 @@ def settings_drift(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str]
     """
     return [
         f"{index}: {', '.join(drift)}: bulk-time settings left behind by a killed writer "
-        "(the maintenance DAG restores them once its lease has expired)"
+        f"(trigger genesys_index_maintenance: it restores them once the writer's lease has expired, "
+        f"{DEFAULT_LEASE_TTL_S:.0f} s after it stopped)"
         for index, drift in drifted_indices(es, prefix).items()
     ]
 
