@@ -215,6 +215,20 @@ def release_expired(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> list[str
     return sorted(set(restored))
 
 
+def monthly_bulk_settings(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> dict[str, dict[str, str]]:
+    """Return the settings of :data:`BULK_SETTINGS` (flat names, those set) of every open monthly index.
+
+    :param es: the Elasticsearch client.
+    :param prefix: the index-name prefix.
+    """
+    current = es.options(ignore_status=404).indices.get_settings(
+        index=f"{prefix}-2*", name=list(BULK_SETTINGS), flat_settings=True, expand_wildcards="open"
+    )
+    if current.meta.status == 404:
+        return {}
+    return {index: data.get("settings", {}) for index, data in current.items()}
+
+
 def drifted_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> dict[str, list[str]]:
     """Return each monthly index no writer holds that still has bulk-time settings the template lacks.
 
@@ -234,15 +248,9 @@ def drifted_indices(es: Elasticsearch, prefix: str = DEFAULT_PREFIX) -> dict[str
         "index.number_of_replicas": str(configured.get("index", {}).get("number_of_replicas", "1")),
         "index.refresh_interval": str(configured.get("index", {}).get("refresh_interval", "1s")),
     }
-    current = es.options(ignore_status=404).indices.get_settings(
-        index=f"{prefix}-2*", name=list(wanted), flat_settings=True, expand_wildcards="open"
-    )
-    if current.meta.status == 404:
-        return {}
     held = active_writer_indices(es, prefix)
     drifted = {}
-    for index, data in sorted(dict(current).items()):
-        flat = data.get("settings", {})
+    for index, flat in sorted(monthly_bulk_settings(es, prefix).items()):
         drift = [
             f"{name.removeprefix('index.')} is {flat.get(name, 'default')} (configured {want})"
             for name, want in wanted.items()

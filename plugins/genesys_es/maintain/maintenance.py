@@ -333,7 +333,7 @@ def release_abandoned(es: Elasticsearch, prefix: str, *, dry_run: bool = False) 
     :param prefix: the index prefix.
     :param dry_run: report the indices (``skipped``) without restoring them.
     """
-    from genesys_es.load.leases import BULK_SETTINGS, drifted_indices, release_expired
+    from genesys_es.load.leases import BULK_SETTINGS, drifted_indices, monthly_bulk_settings, release_expired
 
     started = now_ms()
     if dry_run:
@@ -347,16 +347,11 @@ def release_abandoned(es: Elasticsearch, prefix: str, *, dry_run: bool = False) 
             )
             for index, drift in drifted_indices(es, prefix).items()
         ]
-    names = list(BULK_SETTINGS)
 
     def read() -> dict[str, dict[str, str | None]]:
-        current = es.options(ignore_status=404).indices.get_settings(
-            index=f"{prefix}-2*", name=names, flat_settings=True, expand_wildcards="open"
-        )
-        if current.meta.status == 404:
-            return {}
         return {
-            i: {n.removeprefix("index."): d["settings"].get(n) for n in names} for i, d in current.items()
+            index: {name.removeprefix("index."): flat.get(name) for name in BULK_SETTINGS}
+            for index, flat in monthly_bulk_settings(es, prefix).items()
         }
 
     before = read()
