@@ -17,7 +17,7 @@ Rules:
   restored to the template's values (replicas last, so they copy the merged segments);
 * before all that, any index (the current month's too) that a killed backfill writer left with bulk-time
   settings (refresh off, no replica) gets its saved settings back once every lease on it has expired
-  (:func:`release_abandoned`).
+  (:func:`genesys_es.maintain.abandoned.release_abandoned`).
 """
 
 from __future__ import annotations
@@ -326,55 +326,6 @@ def execute_plan(
     return events
 
 
-def release_abandoned(es: Elasticsearch, prefix: str, *, dry_run: bool = False) -> list[AuditEvent]:
-    """Restore the settings killed writers left on indices nobody writes any more; return one event per index.
-
-    :param es: the client.
-    :param prefix: the index prefix.
-    :param dry_run: report the indices (``skipped``) without restoring them.
-    """
-    from genesys_es.load.leases import BULK_SETTINGS, drifted_indices, monthly_bulk_settings, release_expired
-
-    started = now_ms()
-    if dry_run:
-        return [
-            AuditEvent(
-                started,
-                index,
-                "restore_settings",
-                "skipped",
-                reason=f"dry run: would restore the saved settings ({', '.join(drift)})",
-            )
-            for index, drift in drifted_indices(es, prefix).items()
-        ]
-
-    def read() -> dict[str, dict[str, str | None]]:
-        return {
-            index: {name.removeprefix("index."): flat.get(name) for name in BULK_SETTINGS}
-            for index, flat in monthly_bulk_settings(es, prefix).items()
-        }
-
-    before = read()
-    clock = time.monotonic()
-    restored = release_expired(es, prefix)
-    after = read() if restored else {}
-    duration = time.monotonic() - clock
-    reason = "bulk-time settings left by a writer whose lease expired (a killed task); saved values restored"
-    return [
-        AuditEvent(
-            started,
-            index,
-            "restore_settings",
-            "success",
-            duration,
-            before.get(index, {}),
-            after.get(index, {}),
-            reason,
-        )
-        for index in restored
-    ]
-
-
 def run_maintenance(
     es: Elasticsearch,
     prefix: str,
@@ -398,6 +349,7 @@ def run_maintenance(
     :param log: where to write the inventory, the plan and each event (a logger).
     """
     from genesys_es.load.leases import active_writer_indices
+    from genesys_es.maintain.abandoned import release_abandoned
     from genesys_es.maintain.inventory import disk_usage, format_inventory, target_settings
 
     log = log or logging.getLogger(__name__)
