@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from genesys_es.provider_info import get_provider_info
+from tests.test_docker_compose import interpolate
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "connections.py"
@@ -73,19 +73,14 @@ def test_a_bad_elasticsearch_url_is_refused() -> None:
 
 def test_docker_compose_holds_the_same_connections() -> None:
     """Compose cannot run the script: its copy keeps the script's fields (it adds region and verify_certs)."""
-    compose = yaml.safe_load((REPO / "docker-compose.yaml").read_text())
+    compose = yaml.safe_load(interpolate((REPO / "docker-compose.yaml").read_text()))
     env = compose["x-airflow-common"]["environment"]
     conns = json.loads(run("--genesys-url", "x", "--es-url", "http://es:9200").stdout)
     for conn_id in ("genesys_cloud_default", "elasticsearch_default"):
         ours = {**conns[conn_id], "extra": json.loads(conns[conn_id]["extra"])}
-        # Compose values still hold ${VAR:-default}: compare field names, and the fixed port.
-        theirs = json.loads(_defaults(env[f"AIRFLOW_CONN_{conn_id.upper()}"]))
+        # Compare field names, and the fixed port (the other values are the compose defaults).
+        theirs = json.loads(env[f"AIRFLOW_CONN_{conn_id.upper()}"])
         assert set(ours) == set(theirs), conn_id
         assert set(ours["extra"]) <= set(theirs["extra"]), conn_id
         if conn_id == "genesys_cloud_default":
             assert theirs["port"] == ours["port"]
-
-
-def _defaults(text: str) -> str:
-    """Replace compose's ``${VAR:-default}`` and ``${VAR-default}`` by their defaults."""
-    return re.sub(r"\$\{[A-Z_]+:?-([^}]*)\}", r"\1", text)
