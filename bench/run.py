@@ -355,27 +355,34 @@ def _fresh_jobs_run(es: Any, n: int, workers: int) -> Any:
     return run
 
 
+def _ceiling_and_jobs(
+    es_url: str, es: Any, chunks: list[bytes], n: int, workers: int, repeats: int, label: str
+) -> tuple[list[float], list[Any]]:
+    """Measure the raw bulk ceiling (docs/s) and a fresh jobs run ``repeats`` times, interleaved."""
+    from bench.ceiling import post
+
+    ceiling, runs = [], []
+    for r in range(repeats):
+        _, seconds = post(es_url, "bench-ceiling", chunks, 4)
+        ceiling.append(n / seconds)
+        runs.append(_fresh_jobs_run(es, n, workers))
+        log(f"{label} #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s, jobs path {runs[-1].docs_per_s:.0f} docs/s")
+    return ceiling, runs
+
+
 def _jobs_split_cores(es_url: str, es: Any, chunks: list[bytes], n: int, workers: int, repeats: int) -> Any:
     """The unbudgeted jobs path and the ceiling with Elasticsearch on cores of its own, interleaved (or why not)."""
     from bench.affinity import split_cores
-    from bench.ceiling import post
 
     why = split_unavailable(es_url)
     if why:
         return {"skipped": why}
-    ceiling, jobs = [], []
     with split_cores(es) as cpus, simulator({DAY: n}) as sim:
         set_connections(es_url, sim.base_url)
         prepare_index(es, "bench-jobs")
         _fresh_jobs_run(es, n, workers)  # fills this simulator's page cache
-        for r in range(repeats):
-            _, seconds = post(es_url, "bench-ceiling", chunks, 4)
-            ceiling.append(n / seconds)
-            jobs.append(_fresh_jobs_run(es, n, workers).docs_per_s)
-            log(
-                f"jobs, split cores #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s, jobs path {jobs[-1]:.0f} docs/s"
-            )
-    c, j = spread(ceiling), spread(jobs)
+        ceiling, runs = _ceiling_and_jobs(es_url, es, chunks, n, workers, repeats, "jobs, split cores")
+    c, j = spread(ceiling), spread([run.docs_per_s for run in runs])
     return {
         **cpus,
         "ceiling_docs_per_s": c,
@@ -394,7 +401,7 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
     component), the same with Elasticsearch on cores of its own, and peak memory per task by slice size: one
     slice (``workers=1``) per day of each size, unthrottled.
     """
-    from bench.ceiling import bodies, pipeline_documents, post
+    from bench.ceiling import bodies, pipeline_documents
     from bench.pipeline import run_pipeline, warm_imports
 
     warm_imports()
@@ -402,18 +409,12 @@ def jobs_path(es_url: str, cfg: dict[str, Any], workers: int, rpm: int = 300) ->
     es = es_client(es_url)
     log(f"jobs: building the jobs-shaped documents of a {n:,}-conversation day")
     chunks = bodies(pipeline_documents(n, with_attributes=True), 1000)
-    ceiling, jobs, runs = [], [], []
     with simulator({DAY: n}, rate_limit_per_minute=rpm) as sim:
         set_connections(es_url, sim.base_url, requests_per_minute=rpm)
         prepare_index(es, "bench-jobs")
         run_pipeline("bench-jobs", workers=workers, path="jobs")  # fills the simulator's page cache
-        for r in range(cfg["repeats"]):
-            _, seconds = post(es_url, "bench-ceiling", chunks, 4)
-            ceiling.append(n / seconds)
-            run = _fresh_jobs_run(es, n, workers)
-            jobs.append(run.docs_per_s)
-            runs.append(run.to_dict())
-            log(f"jobs #{r + 1}: ceiling {ceiling[-1]:.0f} docs/s, jobs path {run.docs_per_s:.0f} docs/s")
+        ceiling, measured = _ceiling_and_jobs(es_url, es, chunks, n, workers, cfg["repeats"], "jobs")
+        jobs, runs = [run.docs_per_s for run in measured], [run.to_dict() for run in measured]
         drop_prefix(es, "bench-sync")
         prepare_index(es, "bench-sync")
         sync = run_pipeline("bench-sync", workers=workers)
